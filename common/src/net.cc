@@ -31,7 +31,9 @@ uint32_t IpAddress::v4HostOrder() const noexcept {
 }
 
 std::optional<IpAddress> IpAddress::parse(std::string_view text) {
-  if (text.empty() || text.size() > INET6_ADDRSTRLEN) {
+  // No embedded NULs: inet_pton would stop at one and accept "::1\0junk".
+  if (text.empty() || text.size() > INET6_ADDRSTRLEN ||
+      text.find('\0') != std::string_view::npos) {
     return std::nullopt;
   }
   if (text.find(':') == std::string_view::npos) {

@@ -23,6 +23,7 @@ TEST(IpAddress, ParsesIpv6) {
   EXPECT_FALSE(ip->isV4());
   EXPECT_EQ(ip->toString(), "fd00::1");
   EXPECT_FALSE(IpAddress::parse("fd00::1::2"));
+  EXPECT_FALSE(IpAddress::parse(std::string_view("::1\0junk", 9)));
 }
 
 TEST(Cidr, ParsesAndRejectsHostBits) {
