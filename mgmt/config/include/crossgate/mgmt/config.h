@@ -11,6 +11,10 @@
 //   public_ip = "203.0.113.10"          # required: the address AWS knows as the customer gateway
 //   lan_address = "10.20.0.4"           # optional: SNAT source / DNS listen default
 //
+//   include = ["vpn.d/*.toml"]          # optional: globs relative to this file, sorted; the
+//                                       # files may hold only [[vpn]] tables (the importer
+//                                       # writes them); a missing directory matches nothing
+//
 //   [[vpn]]
 //   name = "aws-prod"                   # required, [a-z0-9-]{1,32}, unique
 //   vpn_connection_id = "vpn-..."       # optional, informational
@@ -24,7 +28,7 @@
 //     inside_cidr = "169.254.44.0/30"   # required: a /30 inside 169.254.0.0/16; AWS .1, us .2
 //     psk_file = "secrets/aws-prod-t1.psk"  # required; relative to the config file's directory
 //     if_id = 1                         # required, 1..0xFFFFFFFD, unique across all tunnels
-//     priority = 100                    # lower wins in active-standby (default 100 + index)
+//     priority = 100                    # lower wins in active-standby (default 100*(index+1))
 //     interface = "cgt1"                # optional, default "cgt<if_id>" (max 15 chars)
 //     ike_proposals = ["aes256gcm16-prfsha384-ecp384", "aes128-sha1-modp1024"]
 //     esp_proposals = ["aes256gcm16-ecp384", "aes128-sha1-modp1024"]
@@ -107,7 +111,7 @@ struct Bgp {
 struct Tunnel {
   std::string name;
   IpAddress aws_outside_ip;
-  Cidr inside_cidr;  // the /30 network
+  Cidr inside_cidr;                // the /30 network
   std::filesystem::path psk_file;  // absolute after loading
   uint32_t if_id = 0;
   uint32_t priority = 100;
@@ -164,7 +168,7 @@ struct DnsPrivateEndpoint {
 };
 
 struct DnsPrivateZone {
-  std::string zone;  // lower case, no trailing dot
+  std::string zone;       // lower case, no trailing dot
   bool fallback = false;  // Azure NxDomainRedirect: unknown names get the upstream answer
 };
 

@@ -27,10 +27,13 @@ struct Diagnostic {
 struct LoadOptions {
   // Check that PSK files exist, are regular files, and have mode 0600 or stricter.
   bool check_secret_files = true;
+  // Read the files named by the top-level `include` globs. With false, the patterns are still
+  // checked but no other file is read (for checking one file alone, and for fuzzing).
+  bool follow_includes = true;
 };
 
 struct LoadResult {
-  std::optional<Config> config;        // set only when errors is empty
+  std::optional<Config> config;  // set only when errors is empty
   std::vector<Diagnostic> errors;
   bool ok() const { return config.has_value(); }
 };
