@@ -81,7 +81,8 @@ function(crossgate_add_fuzz_target name)
 endfunction()
 
 # crossgate_add_root_test(<name> COMMAND ... [TIMEOUT s] [LOCK name])
-# An integration test that needs root and network namespaces (label "needs-root").
+# An integration test that needs root and network namespaces (label "needs-root"); root tests
+# never run concurrently with each other.
 # Scripts exit 77 to report "skipped"; scripts/test fails the run on a skip when CI=true.
 function(crossgate_add_root_test name)
   cmake_parse_arguments(ARG "" "TIMEOUT;LOCK" "COMMAND;LABELS" ${ARGN})
@@ -92,7 +93,7 @@ function(crossgate_add_root_test name)
   set_tests_properties(${name} PROPERTIES LABELS "integration;needs-root;${ARG_LABELS}"
     TIMEOUT ${ARG_TIMEOUT} SKIP_RETURN_CODE 77
     ENVIRONMENT "CROSSGATE_SOURCE_DIR=${CMAKE_SOURCE_DIR};CROSSGATE_BINARY_DIR=${CMAKE_BINARY_DIR};CROSSGATE_BIN=${CMAKE_BINARY_DIR}/bin")
-  if(ARG_LOCK)
-    set_tests_properties(${name} PROPERTIES RESOURCE_LOCK ${ARG_LOCK})
-  endif()
+  # Root scenarios share the kernel (namespaces, charon, CPU-bound timings): run them one at a
+  # time, while unit tests keep running alongside.
+  set_tests_properties(${name} PROPERTIES RESOURCE_LOCK "needs-root;${ARG_LOCK}")
 endfunction()
