@@ -199,9 +199,10 @@ ImportResult checkAll(RawConnection raw, const ImportOptions& options) {
   std::vector<Tunnel> tunnels;
   std::vector<std::string> labels;
   std::vector<bool> ok;
+  std::vector<std::string> tunnel_notes;
   for (const RawTunnel& raw_tunnel : raw.tunnels) {
     std::string label;
-    auto tunnel = checkTunnel(raw_tunnel, raw.format, options, &errors, &label);
+    auto tunnel = checkTunnel(raw_tunnel, raw.format, options, &errors, &tunnel_notes, &label);
     labels.push_back(std::move(label));
     ok.push_back(tunnel.has_value());
     tunnels.push_back(tunnel ? std::move(*tunnel) : Tunnel{});
@@ -222,6 +223,8 @@ ImportResult checkAll(RawConnection raw, const ImportOptions& options) {
             [](const Tunnel& a, const Tunnel& b) { return a.aws_outside_ip < b.aws_outside_ip; });
   c.tunnels = std::move(tunnels);
   addNotes(raw, c, options, &result.notes);
+  // Then each tunnel's own, in file order.
+  result.notes.insert(result.notes.end(), tunnel_notes.begin(), tunnel_notes.end());
   result.connection = std::move(c);
   return result;
 }

@@ -83,10 +83,12 @@ struct RawConnection {
 RawConnection parseTextRaw(std::string_view bytes);
 RawConnection parseXmlRaw(std::string_view bytes);
 
-// Checks and interprets one tunnel; `label` receives its name for messages
+// Checks and interprets one tunnel; `notes` receives what the user should know about it (each
+// naming its line and the tunnel), `label` its name for messages
 // ("tunnel #1 (AWS 198.51.100.17)").
 std::optional<Tunnel> checkTunnel(const RawTunnel& raw, Format format, const ImportOptions& options,
-                                  std::vector<ImportError>* errors, std::string* label);
+                                  std::vector<ImportError>* errors, std::vector<std::string>* notes,
+                                  std::string* label);
 
 // Checks and interprets a parsed file (shared by both formats).
 ImportResult validate(RawConnection raw, const ImportOptions& options);

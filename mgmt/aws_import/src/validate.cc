@@ -93,8 +93,8 @@ bool parseNumber(std::string_view text, std::string_view unit, uint64_t max, uin
 class TunnelChecker {
  public:
   TunnelChecker(const RawTunnel& raw, Format format, const ImportOptions& options,
-                std::vector<ImportError>* errors)
-      : raw_(raw), format_(format), options_(options), errors_(errors) {}
+                std::vector<ImportError>* errors, std::vector<std::string>* notes)
+      : raw_(raw), format_(format), options_(options), errors_(errors), notes_(notes) {}
 
   std::optional<Tunnel> run() {
     label_ = "tunnel #" + std::to_string(raw_.number);
@@ -127,6 +127,12 @@ class TunnelChecker {
   void fail(Field f, int line, std::string message) {
     ok_ = false;
     errors_->push_back({line, label_, fieldLabel(f, format_), std::move(message)});
+  }
+
+  // "line 32: tunnel #1 (AWS 72.21.209.193): Pre-Shared Key: <message>"
+  void note(Field f, int line, std::string_view message) {
+    notes_->push_back("line " + std::to_string(line) + ": " + label_ + ": " +
+                      fieldLabel(f, format_) + ": " + std::string(message));
   }
 
   // The field's value, or nullptr after reporting it missing (a missing text section is
@@ -265,11 +271,14 @@ class TunnelChecker {
            quoteValue(v.text) + ": only pre-shared key authentication can be imported");
     }
     if (const RawValue* v = need(Field::kPsk)) {
-      std::string why;
-      if (isValidAwsPsk(v->text, &why)) {
+      PskCheck psk = checkPsk(v->text);
+      if (psk.usable()) {
         t_.psk = Secret(v->text);
+        for (const std::string& n : psk.notes) {
+          note(Field::kPsk, v->line, n);
+        }
       } else {
-        fail(Field::kPsk, v->line, "not a valid AWS pre-shared key: " + why);
+        fail(Field::kPsk, v->line, "not a usable pre-shared key: " + psk.error);
       }
     }
     phase(t_.ike, Field::kIkeEncryption, Field::kIkeIntegrity, Field::kIkeDh, Field::kIkeLifetime,
@@ -398,6 +407,7 @@ class TunnelChecker {
   Format format_;
   const ImportOptions& options_;
   std::vector<ImportError>* errors_;
+  std::vector<std::string>* notes_;
   std::string label_;
   Tunnel t_;
   bool ok_ = true;
@@ -407,8 +417,9 @@ class TunnelChecker {
 }  // namespace
 
 std::optional<Tunnel> checkTunnel(const RawTunnel& raw, Format format, const ImportOptions& options,
-                                  std::vector<ImportError>* errors, std::string* label) {
-  TunnelChecker checker(raw, format, options, errors);
+                                  std::vector<ImportError>* errors, std::vector<std::string>* notes,
+                                  std::string* label) {
+  TunnelChecker checker(raw, format, options, errors, notes);
   auto tunnel = checker.run();
   *label = checker.label();
   return tunnel;
@@ -444,29 +455,32 @@ std::string quoteValue(std::string_view value) {
 
 }  // namespace detail
 
-bool isValidAwsPsk(std::string_view psk, std::string* why) {
-  auto fail = [&](std::string text) {
-    if (why != nullptr) {
-      *why = std::move(text);
-    }
-    return false;
-  };
+PskCheck checkPsk(std::string_view psk) {
+  PskCheck result;
   if (psk.size() < 8 || psk.size() > 64) {
-    return fail(std::to_string(psk.size()) + " characters; AWS keys have 8 to 64");
+    result.error = std::to_string(psk.size()) + " characters; a key must have 8 to 64";
+    return result;
+  }
+  bool aws_alphabet = true;
+  for (size_t i = 0; i < psk.size(); ++i) {
+    const auto c = static_cast<unsigned char>(psk[i]);
+    if (c < 0x21 || c > 0x7e) {
+      result.error = "character " + std::to_string(i + 1) +
+                     " is not printable ASCII (spaces, tabs, control and non-ASCII characters "
+                     "cannot be imported)";
+      return result;
+    }
+    aws_alphabet = aws_alphabet && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                                    (c >= '0' && c <= '9') || c == '.' || c == '_');
+  }
+  if (!aws_alphabet) {
+    result.notes.push_back(
+        "has characters outside AWS's documented A-Z a-z 0-9 . _; imported as given");
   }
   if (psk[0] == '0') {
-    return fail("starts with 0, which AWS does not allow");
+    result.notes.push_back("starts with 0, which AWS documents as not allowed; imported as given");
   }
-  for (size_t i = 0; i < psk.size(); ++i) {
-    const char c = psk[i];
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '_';
-    if (!ok) {
-      return fail("character " + std::to_string(i + 1) +
-                  " is not one of A-Z a-z 0-9 . _ (the only ones AWS uses)");
-    }
-  }
-  return true;
+  return result;
 }
 
 }  // namespace crossgate::aws_import

@@ -39,7 +39,7 @@ inline void importAndRender(std::string_view bytes, bool xml) {
       check(t.inside_cidr.prefixLen() == 30);
       check(t.inside_cidr.contains(t.aws_inside_ip) &&
             t.inside_cidr.contains(t.customer_inside_ip));
-      check(isValidAwsPsk(t.psk.view()));
+      check(checkPsk(t.psk.view()).usable());
       check(!t.ike.proposal.empty() && !t.esp.proposal.empty());
     }
     FragmentOptions fragment;

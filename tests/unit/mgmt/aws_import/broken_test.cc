@@ -48,15 +48,41 @@ TEST(AwsImportBroken, MissingPsk) {
 TEST(AwsImportBroken, EmptyPsk) {
   EXPECT_EQ(errorsOf(replaceAll(sample(k05), ": Xk2p9QwErTy7uIoP4aSdFgH1jKlZxCvB", ":", 1)),
             std::vector<std::string>{"x:25: tunnel #1 (AWS 198.51.100.17): Pre-Shared Key: not "
-                                     "a valid AWS pre-shared key: 0 characters; AWS keys have 8 "
+                                     "a usable pre-shared key: 0 characters; a key must have 8 "
                                      "to 64"});
 }
 
+// A blank inside a key cannot be told apart from the file's layout: an error naming the line.
+TEST(AwsImportBroken, PskWithBlankInside) {
+  EXPECT_EQ(errorsOf(replaceAll(sample(k05), "Xk2p9QwErTy7uIoP4aSdFgH1jKlZxCvB",
+                                "Xk2p9QwErTy7uIoP 4aSdFgH1jKlZxCvB", 1)),
+            std::vector<std::string>{"x:25: tunnel #1 (AWS 198.51.100.17): Pre-Shared Key: not "
+                                     "a usable pre-shared key: character 17 is not printable "
+                                     "ASCII (spaces, tabs, control and non-ASCII characters "
+                                     "cannot be imported)"});
+}
+
 TEST(AwsImportBroken, PskIsNeverShownInMessages) {
-  const std::string text = replaceAll(sample(k05), "Xk2p9QwErTy7uIoP4aSdFgH1jKlZxCvB",
-                                      "Xk2p9QwErTy7uIoP4aSdFgH1jKl-xCvB");
-  for (const std::string& e : errorsOf(text)) {
+  const std::string bad = replaceAll(sample(k05), "Xk2p9QwErTy7uIoP4aSdFgH1jKlZxCvB",
+                                     "Xk2p9QwErTy7uIoP4aSdFgH1jKl\x01xCvB", 1);
+  const std::vector<std::string> errors = errorsOf(bad);
+  EXPECT_EQ(errors.size(), 1u);
+  for (const std::string& e : errors) {
     EXPECT_EQ(e.find("Xk2p9Qw"), std::string::npos) << e;
+  }
+  // Usable but outside AWS's rules: the notes name the line, not the key.
+  const std::string odd = replaceAll(sample(k05), "Xk2p9QwErTy7uIoP4aSdFgH1jKlZxCvB",
+                                     "0k2p9QwErTy7uIoP4aSdFgH1jKl-xCvB", 1);
+  const ImportResult r = importAws(odd);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.connection->tunnels[0].psk.view(), "0k2p9QwErTy7uIoP4aSdFgH1jKl-xCvB");
+  EXPECT_EQ(r.notes, (std::vector<std::string>{
+                         "line 25: tunnel #1 (AWS 198.51.100.17): Pre-Shared Key: has characters "
+                         "outside AWS's documented A-Z a-z 0-9 . _; imported as given",
+                         "line 25: tunnel #1 (AWS 198.51.100.17): Pre-Shared Key: starts with 0, "
+                         "which AWS documents as not allowed; imported as given"}));
+  for (const std::string& n : r.notes) {
+    EXPECT_EQ(n.find("k2p9Qw"), std::string::npos) << n;
   }
 }
 

@@ -106,9 +106,18 @@ ImportResult importAws(std::string_view bytes, const ImportOptions& options = {}
 ImportResult importText(std::string_view bytes, const ImportOptions& options = {});
 ImportResult importXml(std::string_view bytes, const ImportOptions& options = {});
 
-// PSK rule of AWS: 8-64 characters of [A-Za-z0-9._], not starting with '0'. On failure `why`
-// says what is wrong without repeating the key.
-bool isValidAwsPsk(std::string_view psk, std::string* why = nullptr);
+// The pre-shared key rules. A key the AWS tunnel really uses must never be refused, so only
+// what cannot be carried safely is an error: fewer than 8 or more than 64 characters, or any
+// byte outside printable ASCII 0x21-0x7e (spaces, tabs, control and non-ASCII bytes are
+// ambiguous in AWS's text file and unsafe in key files). What AWS documents beyond that
+// (only A-Z a-z 0-9 . _, no leading 0) gives notes: such a key is imported as given.
+// Neither the error nor the notes repeat the key.
+struct PskCheck {
+  std::string error;               // empty when the key can be imported
+  std::vector<std::string> notes;  // set only for a usable key outside AWS's documented rules
+  bool usable() const { return error.empty(); }
+};
+PskCheck checkPsk(std::string_view psk);
 
 // Proposals offered before the file's own one: stronger sets every AWS tunnel accepts by default.
 inline constexpr const char* kStrongIkeProposals[] = {"aes256gcm16-prfsha384-ecp384",
