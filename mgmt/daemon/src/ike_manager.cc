@@ -121,6 +121,9 @@ void IkeManager::stop() {
   stopped_ = true;
   monitor_.stop();
   connection_.close();
+  if (listing_connection_ != nullptr) {
+    listing_connection_->close();
+  }
   wake_timer_.cancel();
 }
 
@@ -135,7 +138,7 @@ void IkeManager::dropConnection(const Error& error) {
   }
   command_connected_ = false;
   connection_.close();
-  sas_.clear();
+  sas_.markUnsynced();
   loaded_conns_.clear();
   need_converge_ = true;
 }
@@ -354,23 +357,72 @@ asio::awaitable<Status> IkeManager::unloadStale(const std::vector<std::string>& 
   co_return okStatus();
 }
 
-asio::awaitable<Status> IkeManager::poll() {
+asio::awaitable<Result<std::vector<IkeSaInfo>>> IkeManager::listSas(vici::Connection& connection,
+                                                                    bool noblock) {
   vici::Message request;
-  request.add("noblock", "yes");
+  if (noblock) {
+    request.add("noblock", "yes");
+  }
   std::vector<IkeSaInfo> fresh;
   const std::function<void(const vici::Message&)> collect = [&fresh](const vici::Message& m) {
     std::vector<IkeSaInfo> sas = parseIkeSas(m);
     fresh.insert(fresh.end(), std::make_move_iterator(sas.begin()),
                  std::make_move_iterator(sas.end()));
   };
-  auto r = co_await connection_.streamedRequest("list-sas", "list-sa", request, collect);
+  auto r = co_await connection.streamedRequest("list-sas", "list-sa", request, collect);
   if (!r) {
-    if (!connection_.isOpen()) {
-      dropConnection(r.error());
-    }
     co_return std::move(r).error();
   }
-  sas_ = std::move(fresh);
+  co_return fresh;
+}
+
+// A blocking list-sas on a connection of its own, bounded by the request timeout: a timeout
+// closes only that connection, and the command connection stays usable meanwhile.
+asio::awaitable<Status> IkeManager::completeListing() {
+  vici::Connection connection(executor_);
+  connection.setTimeout(options_.request_timeout);
+  if (Status s = co_await connection.connect(options_.vici_socket); !s) {
+    co_return s;
+  }
+  const SaTable::ListingToken token = sas_.beginListing();
+  std::shared_ptr<bool> alive = alive_;
+  listing_connection_ = &connection;  // stop() closes it
+  auto listing = co_await listSas(connection, false);
+  if (!*alive) {
+    co_return makeError(Errc::kUnavailable, "stopped");
+  }
+  listing_connection_ = nullptr;
+  connection.close();
+  if (!listing) {
+    co_return std::move(listing).error();
+  }
+  sas_.applyCompleteListing(token, std::move(listing).value());
+  co_return okStatus();
+}
+
+asio::awaitable<Status> IkeManager::poll() {
+  const auto now = std::chrono::steady_clock::now();
+  if (sas_.needsCompleteListing() && monitor_.connected() && now >= next_complete_listing_) {
+    std::shared_ptr<bool> alive = alive_;
+    Status s = co_await completeListing();
+    if (!*alive || stopped_) {
+      co_return s;
+    }
+    if (!s) {
+      // Busy SAs can hold a blocking listing for long: retry later, noblock meanwhile.
+      next_complete_listing_ = std::chrono::steady_clock::now() + options_.initiate_backoff_min;
+      log::get("ike")->warn("blocking list-sas failed: {} (retrying)", s.error().message);
+    }
+  }
+  const SaTable::ListingToken token = sas_.beginListing();
+  auto listing = co_await listSas(connection_, true);
+  if (!listing) {
+    if (!connection_.isOpen()) {
+      dropConnection(listing.error());
+    }
+    co_return std::move(listing).error();
+  }
+  sas_.mergeNoblockListing(token, std::move(listing).value());
   noteStates();
   co_return okStatus();
 }
@@ -379,7 +431,8 @@ asio::awaitable<Status> IkeManager::initiateMissing() {
   const auto now = std::chrono::steady_clock::now();
   std::vector<std::string> names;
   for (const DesiredTunnel& t : desired_) {
-    if (applied_.count(t.name) == 0 || bestIkeSa(sas_, t.name) != nullptr) {
+    // Never from a noblock listing alone: only a synced table without any IKE_SA of the tunnel.
+    if (applied_.count(t.name) == 0 || !sas_.knownWithoutIkeSa(t.name)) {
       continue;
     }
     TunnelRuntime& rt = runtime_[t.name];
@@ -425,15 +478,8 @@ void IkeManager::onEvent(const std::string& name, const vici::Message& message) 
     onLog(message);
     return;
   }
-  if (name == "ike-updown" && !message.value("up")) {
-    // A deleted IKE_SA: drop it now rather than at the next poll.
-    for (const IkeSaInfo& gone : parseIkeSas(message)) {
-      sas_.erase(std::remove_if(sas_.begin(), sas_.end(),
-                                [&](const IkeSaInfo& sa) { return sa.uniqueid == gone.uniqueid; }),
-                 sas_.end());
-    }
-    noteStates();
-  }
+  sas_.applyEvent(name, message);
+  noteStates();
   log::get("ike")->debug("event {}", name);
   wake();
 }
@@ -456,13 +502,14 @@ void IkeManager::onLog(const vici::Message& message) {
 
 std::vector<TunnelStatus> IkeManager::tunnelStatus() const {
   std::vector<TunnelStatus> out;
+  const std::vector<IkeSaInfo> sas = sas_.sas();
   for (const DesiredTunnel& t : desired_) {
     TunnelStatus s;
     s.name = t.name;
     s.aws_outside_ip = t.aws_outside_ip;
     s.if_id = t.if_id;
     s.loaded = applied_.count(t.name) != 0 && contains(loaded_conns_, t.name);
-    if (const IkeSaInfo* sa = bestIkeSa(sas_, t.name)) {
+    if (const IkeSaInfo* sa = bestIkeSa(sas, t.name)) {
       s.ike = *sa;
     }
     if (auto it = runtime_.find(t.name); it != runtime_.end()) {

@@ -91,6 +91,16 @@ IkeSaInfo parseIke(const std::string& name, const vici::Section& s) {
   return ike;
 }
 
+}  // namespace
+
+IkeSaInfo parseIkeSa(const std::string& name, const vici::Section& section) {
+  return parseIke(name, section);
+}
+
+ChildSaInfo parseChildSa(const vici::Section& section) { return parseChild(section); }
+
+namespace {
+
 int rank(const IkeSaInfo& sa) {
   if (sa.state != "ESTABLISHED") {
     return 1;

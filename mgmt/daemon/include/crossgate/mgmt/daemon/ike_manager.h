@@ -6,6 +6,14 @@
 // is missing -> sleep until the poll interval passes or something wakes it (an event, a new
 // desired state, a lost connection). Nothing here blocks; all state lives on that one thread.
 //
+// Which IKE_SAs exist comes from the events (SaTable). The periodic list-sas uses noblock=yes
+// and only refreshes the SAs it returns: charon skips IKE_SAs that are busy, so a missing SA
+// is not a missing tunnel. A blocking list-sas, on its own short-lived connection (charon
+// serves one request per connection at a time and a blocking listing waits for busy SAs), is
+// taken when events may have been missed (the event stream (re)connected) or an SA has been
+// absent from noblock listings for long. A tunnel is initiated only when that table, synced,
+// has no IKE_SA for it: never because of a noblock listing alone.
+//
 // Convergence (idempotent): get-conns and get-shared give what charon has; a tunnel whose
 // connection or PSK differs from what was loaded in this charon session is re-established
 // alone (unload-conn terminates its SAs, then load-shared + load-conn, whose start_action
@@ -34,6 +42,7 @@
 #include "crossgate/ikev2/vici_client.h"
 #include "crossgate/mgmt/config.h"
 #include "crossgate/mgmt/daemon/sa_state.h"
+#include "crossgate/mgmt/daemon/sa_table.h"
 
 namespace crossgate::mgmtd {
 
@@ -104,6 +113,9 @@ class IkeManager {
   asio::awaitable<Status> unloadStale(const std::vector<std::string>& conns,
                                       const std::vector<std::string>& keys);
   asio::awaitable<Status> poll();
+  asio::awaitable<Result<std::vector<IkeSaInfo>>> listSas(vici::Connection& connection,
+                                                          bool noblock);
+  asio::awaitable<Status> completeListing();
   asio::awaitable<Status> initiateMissing();
   asio::awaitable<Result<vici::Message>> command(const char* name, const vici::Message& request);
   void onEvent(const std::string& name, const vici::Message& message);
@@ -127,8 +139,10 @@ class IkeManager {
   std::vector<DesiredTunnel> desired_;
   std::map<std::string, Applied> applied_;  // loaded in the current charon session
   std::map<std::string, TunnelRuntime> runtime_;
-  std::vector<IkeSaInfo> sas_;             // from the last list-sas
-  std::vector<std::string> loaded_conns_;  // from the last get-conns
+  SaTable sas_;  // events + list-sas, see sa_table.h
+  std::chrono::steady_clock::time_point next_complete_listing_{};
+  vici::Connection* listing_connection_ = nullptr;  // a blocking list-sas in flight
+  std::vector<std::string> loaded_conns_;           // from the last get-conns
 };
 
 }  // namespace crossgate::mgmtd

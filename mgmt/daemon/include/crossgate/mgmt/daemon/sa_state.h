@@ -40,6 +40,9 @@ struct IkeSaInfo {
 // One list-sa event (or the IKE part of ike-updown/child-updown): every top-level section is
 // an IKE_SA named by its connection. Entries of other kinds (e.g. "up = yes") are skipped.
 std::vector<IkeSaInfo> parseIkeSas(const vici::Message& message);
+// One IKE_SA section (as in list-sa, or the "old"/"new" parts of ike-rekey) / CHILD_SA section.
+IkeSaInfo parseIkeSa(const std::string& name, const vici::Section& section);
+ChildSaInfo parseChildSa(const vici::Section& section);
 
 // Among the SAs of one connection, the one that represents the tunnel: ESTABLISHED with an
 // INSTALLED CHILD_SA first, then ESTABLISHED, then the newest.
