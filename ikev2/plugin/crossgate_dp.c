@@ -58,6 +58,9 @@ struct private_crossgate_dp_t {
 	/** HELLO done on fd */
 	bool connected;
 
+	/** destroy() started: no more requests, the reader stops */
+	bool stopping;
+
 	/** successful connections so far */
 	u_int generation;
 
@@ -199,7 +202,7 @@ METHOD(crossgate_dp_t, request, status_t,
 		*err = 0;
 	}
 	this->mutex->lock(this->mutex);
-	if (!this->connected)
+	if (!this->connected || this->stopping)
 	{
 		this->mutex->unlock(this->mutex);
 		DBG2(DBG_KNL, "[crossgate] dataplane not connected, request %hu failed", type);
@@ -269,7 +272,7 @@ METHOD(crossgate_dp_t, send_, bool,
 
 	msg = build_msg(type, 0, body);
 	this->mutex->lock(this->mutex);
-	if (this->connected)
+	if (this->connected && !this->stopping)
 	{
 		sent = send_locked(this, msg);
 	}
@@ -316,7 +319,8 @@ static int connect_socket(private_crossgate_dp_t *this)
 	struct timeval tv = {
 		.tv_sec = 2,
 	};
-	int fd;
+	bool oldstate;
+	int fd, ret;
 
 	if (strlen(this->path) >= sizeof(addr.sun_path))
 	{
@@ -331,15 +335,19 @@ static int connect_socket(private_crossgate_dp_t *this)
 			 strerror(errno));
 		return -1;
 	}
-	if (connect(fd, (struct sockaddr*)&addr, sizeof(addr)) < 0)
+	/* a dataplane that stops reading (or accepting) must not block charon's
+	 * threads forever; connect() on AF_UNIX honours it too */
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	oldstate = thread_cancelability(TRUE);
+	ret = connect(fd, (struct sockaddr*)&addr, sizeof(addr));
+	thread_cancelability(oldstate);
+	if (ret < 0)
 	{
 		DBG2(DBG_KNL, "[crossgate] connecting to %s: %s", this->path,
 			 strerror(errno));
 		close(fd);
 		return -1;
 	}
-	/* a dataplane that stops reading must not block charon's threads forever */
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	return fd;
 }
 
@@ -574,7 +582,25 @@ static void backoff_sleep(u_int ms)
 }
 
 /**
- * Reader thread: connect, HELLO, read; on loss reconnect with backoff
+ * Whether destroy() started
+ */
+static bool is_stopping(private_crossgate_dp_t *this)
+{
+	bool stopping;
+
+	this->mutex->lock(this->mutex);
+	stopping = this->stopping;
+	this->mutex->unlock(this->mutex);
+	return stopping;
+}
+
+/**
+ * Reader thread: connect, HELLO, read; on loss reconnect with backoff.
+ *
+ * Cancellation (by destroy()) is enabled only while the thread blocks in recv()
+ * or sleeps, never while it holds a lock, logs or runs a listener: a thread
+ * cancelled there would leave that lock taken (this->mutex, charon's logger)
+ * and charon's shutdown would hang on it.
  */
 static void *reader(private_crossgate_dp_t *this)
 {
@@ -582,8 +608,9 @@ static void *reader(private_crossgate_dp_t *this)
 	bool warned = FALSE, was_connected = FALSE;
 	int fd;
 
+	thread_cancelability(FALSE);
 	prctl(PR_SET_NAME, "cg-dp-reader");
-	while (TRUE)
+	while (!is_stopping(this))
 	{
 		fd = connect_socket(this);
 		if (fd >= 0 && !hello(this, fd))
@@ -607,6 +634,12 @@ static void *reader(private_crossgate_dp_t *this)
 		warned = FALSE;
 
 		this->mutex->lock(this->mutex);
+		if (this->stopping)
+		{
+			this->mutex->unlock(this->mutex);
+			close(fd);
+			break;
+		}
 		this->fd = fd;
 		this->connected = TRUE;
 		this->generation++;
@@ -640,8 +673,12 @@ METHOD(crossgate_dp_t, start, void,
 METHOD(crossgate_dp_t, destroy, void,
 	private_crossgate_dp_t *this)
 {
+	this->mutex->lock(this->mutex);
+	this->stopping = TRUE;
+	this->mutex->unlock(this->mutex);
 	if (this->thread)
-	{
+	{	/* acts at once if the reader blocks in recv() or sleeps, otherwise at
+		 * its next blocking call; the reader checks stopping before those */
 		this->thread->cancel(this->thread);
 		this->thread->join(this->thread);
 	}

@@ -8,7 +8,9 @@
 #  1. IKE_SA + CHILD_SA establish through the relay; ADD_SA carries the SPIs the peer lists and
 #     the keys the peer derived (compared inside the test, never printed), UDP-encapsulated;
 #  2. a soft EXPIRE from the dataplane makes charon rekey the CHILD_SA;
-#  3. dropping the dataplane connection makes charon re-create the CHILD_SA after the reconnect.
+#  3. dropping the dataplane connection makes charon re-create the CHILD_SA after the reconnect;
+#  4.-5. dataplane restart, NAT and MAPPING (UPDATE_SA);
+#  6.-7. SIGTERM ends charon A within 5 s without spinning, with the dataplane up and gone.
 set -euo pipefail
 
 # Usage: plugin_test.sh [modular|explicit]: how charon A selects plugins (Debian's modular
@@ -244,9 +246,13 @@ start_peer() {
 }
 start_peer
 
-STRONGSWAN_CONF=$T/a/strongswan.conf run_in "$NS_A" "$T/a/run" "$T/a/plugins" "$charon" \
-	>/dev/null 2>&1 </dev/null &
-pids+=($!)
+start_charon_a() {
+	STRONGSWAN_CONF=$T/a/strongswan.conf run_in "$NS_A" "$T/a/run" "$T/a/plugins" "$charon" \
+		>/dev/null 2>&1 </dev/null &
+	charon_a_pid=$!
+	pids+=("$charon_a_pid")
+}
+start_charon_a
 STRONGSWAN_CONF=$T/b/strongswan.conf run_in "$NS_B" "$T/b/run" "" "$charon" \
 	>/dev/null 2>&1 </dev/null &
 pids+=($!)
@@ -422,6 +428,71 @@ spis=$(check_sas responder 44500) || fail "dataplane SAs and the peer's CHILD_SA
 read -r in6 out6 <<<"$spis"
 [[ $in6 == "$in5" && $out6 == "$out5" ]] || fail "the CHILD_SA was replaced instead of updated"
 echo "MAPPING -> UPDATE_SA: same SPIs $in6/$out6, peer now at port 44500"
+
+# cpu_ticks PID: user + system CPU time of PID in clock ticks
+# (fails once PID has exited: reaped or a zombie)
+cpu_ticks() {
+	local stat f
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	# after the command: state (field 3 of the line), ..., utime (14), stime (15)
+	read -r -a f <<<"$stat"
+	[[ ${f[0]} != Z ]] || return 1
+	echo $((f[11] + f[12]))
+}
+
+# stop_charon_a WHAT: SIGTERM charon A; it must be gone within 5 s and not spin meanwhile
+stop_charon_a() {
+	local what=$1 hz start_ticks ticks last i rc=0 lines
+	hz=$(getconf CLK_TCK)
+	lines=$(wc -l <"$T/a/charon.log")
+	start_ticks=$(cpu_ticks "$charon_a_pid") || fail "charon A is not running ($what)"
+	last=$start_ticks
+	kill -TERM "$charon_a_pid"
+	for ((i = 0; i < 50; i++)); do
+		ticks=$(cpu_ticks "$charon_a_pid") || break
+		last=$ticks
+		sleep 0.1
+	done
+	if cpu_ticks "$charon_a_pid" >/dev/null; then
+		fail "charon A still running 5 s after SIGTERM ($what), $((last - start_ticks)) CPU ticks used"
+	fi
+	wait "$charon_a_pid" 2>/dev/null || rc=$?
+	((rc == 0)) || fail "charon A exited with status $rc after SIGTERM ($what)"
+	tail -n +"$((lines + 1))" "$T/a/charon.log" >"$T/shutdown.log"
+	grep -q "SIGTERM received, shutting down" "$T/shutdown.log" ||
+		fail "charon A did not shut down on its own ($what)"
+	# shutting down is a few requests and thread joins: far below 1 s of CPU
+	((last - start_ticks < hz / 2)) ||
+		fail "charon A used $((last - start_ticks)) CPU ticks (${hz}/s) after SIGTERM ($what)"
+	echo "charon A stopped $what after $((i / 10)).$((i % 10)) s, $((last - start_ticks)) CPU ticks"
+}
+
+say "6. SIGTERM of charon A with the dataplane connected and an IKE_SA up"
+child_installed || fail "no CHILD_SA before the shutdown check"
+stop_charon_a "with the dataplane connected"
+grep -q "sending DELETE for IKE_SA" "$T/shutdown.log" || fail "charon A did not delete its IKE_SA"
+
+say "7. SIGTERM of charon A after the dataplane is gone"
+# a fresh test peer without the NAT of step 5
+kill "$peer_pid"
+wait "$peer_pid" 2>/dev/null || true
+start_peer
+start_charon_a
+wait_for 20 "charon A" sw_a --stats
+wait_for 10 "the plugin's connection to the test peer" \
+	grep -q '"connected": true' "$T/state.json"
+sw_a --load-all --file "$T/a/swanctl.conf" >/dev/null 2>&1 || fail "loading A's swanctl.conf"
+sw_a --initiate --child net --timeout 30 >"$T/initiate.log" 2>&1 ||
+	{ cat "$T/initiate.log" >&2; fail "initiate failed"; }
+wait_for 10 "CHILD_SA installed on both sides" child_installed
+kill -9 "$peer_pid"
+wait "$peer_pid" 2>/dev/null || true
+wait_for 10 "the plugin to notice the lost dataplane" grep -q "connection to the dataplane lost" \
+	"$T/a/charon.log"
+sleep 1
+stop_charon_a "with the dataplane gone"
+grep -q "sending DELETE for IKE_SA" "$T/shutdown.log" || fail "charon A did not delete its IKE_SA"
 
 echo "plugin log: $(grep -c 'reconnected to the dataplane' "$T/a/charon.log") reconnects," \
 	"$(grep -c 'dataplane not connected, request' "$T/a/charon.log") requests failed fast during outages"
