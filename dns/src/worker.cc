@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
@@ -277,72 +278,89 @@ void Worker::join() {
 
 void Worker::armUdp(size_t i) {
   udp_[i].async_wait(udp::socket::wait_read, [this, i](const boost::system::error_code& ec) {
-    if (ec) {
-      return;
+    if (!ec) {
+      serviceUdp(i);
     }
-    drainUdp(i);
-    armUdp(i);
   });
 }
 
-void Worker::drainUdp(size_t i) {
+void Worker::serviceUdp(size_t i) {
+  if (drainUdp(i)) {
+    // The round cap was reached with datagrams still queued: let the other handlers run, then
+    // continue (an edge-triggered wait would not fire again for datagrams already queued).
+    asio::post(io_, [this, i] { serviceUdp(i); });
+    return;
+  }
+  armUdp(i);
+}
+
+bool Worker::drainUdp(size_t i) {
   const int fd = udp_[i].native_handle();
-  for (int round = 0; round < 16; ++round) {
-    for (size_t k = 0; k < kBatch; ++k) {
-      rx_msgs_[k].msg_hdr = {};
-      rx_msgs_[k].msg_hdr.msg_name = &addrs_[k];
-      rx_msgs_[k].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-      rx_msgs_[k].msg_hdr.msg_iov = &rx_iov_[k];
-      rx_msgs_[k].msg_hdr.msg_iovlen = 1;
-    }
-    const int n = ::recvmmsg(fd, rx_msgs_.data(), kBatch, MSG_DONTWAIT, nullptr);
+  for (int round = 0; round < kMaxRounds; ++round) {
+    const int n = receiveBatch(fd);
     if (n <= 0) {
-      return;
+      return false;
     }
-    const auto& tables = refresh();
-    const uint64_t now = monotonicMs();
-    unsigned out = 0;
-    for (int k = 0; k < n; ++k) {
-      const msghdr& h = rx_msgs_[k].msg_hdr;
-      const IpAddress client = fromSockaddr(addrs_[k]);
-      if ((h.msg_flags & MSG_TRUNC) != 0) {
-        stats_->global.dropped.inc();
-        continue;
-      }
-      if (!limiter_.allow(client, now)) {
-        stats_->global.rate_limited.inc();
-        continue;  // dropped: answering would still serve a reflection attack
-      }
-      const HandleResult r =
-          handleQuery(*tables, &server_.cache(), rx_[k].data(), rx_msgs_[k].msg_len, client, false,
-                      now, tx_[out].data(), &request_, stats_);
-      if (r.verdict == Verdict::kReply) {
-        tx_iov_[out].iov_len = r.length;
-        tx_msgs_[out].msg_hdr = {};
-        tx_msgs_[out].msg_hdr.msg_name = &addrs_[k];
-        tx_msgs_[out].msg_hdr.msg_namelen = h.msg_namelen;
-        tx_msgs_[out].msg_hdr.msg_iov = &tx_iov_[out];
-        tx_msgs_[out].msg_hdr.msg_iovlen = 1;
-        ++out;
-      } else if (r.verdict == Verdict::kForward) {
-        const sockaddr_storage to = addrs_[k];
-        const socklen_t to_len = h.msg_namelen;
-        forwarder_.forward(tables, request_, [fd, to, to_len](const uint8_t* d, size_t l) {
-          ::sendto(fd, d, l, MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&to), to_len);
-        });
-      }
-    }
-    unsigned sent = 0;
-    while (sent < out) {
-      const int m = ::sendmmsg(fd, tx_msgs_.data() + sent, out - sent, MSG_DONTWAIT);
-      if (m <= 0) {
-        break;  // socket buffer full: the client retries
-      }
-      sent += static_cast<unsigned>(m);
-    }
+    answerBatch(fd, static_cast<unsigned>(n));
     if (static_cast<size_t>(n) < kBatch) {
-      return;
+      return false;  // a datagram arriving from now on raises a new edge
     }
+  }
+  return true;
+}
+
+int Worker::receiveBatch(int fd) noexcept {
+  for (size_t k = 0; k < kBatch; ++k) {
+    rx_msgs_[k].msg_hdr = {};
+    rx_msgs_[k].msg_hdr.msg_name = &addrs_[k];
+    rx_msgs_[k].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+    rx_msgs_[k].msg_hdr.msg_iov = &rx_iov_[k];
+    rx_msgs_[k].msg_hdr.msg_iovlen = 1;
+  }
+  return ::recvmmsg(fd, rx_msgs_.data(), kBatch, MSG_DONTWAIT, nullptr);
+}
+
+void Worker::answerBatch(int fd, unsigned n) {
+  const auto& tables = refresh();
+  const uint64_t now = monotonicMs();
+  unsigned out = 0;
+  for (unsigned k = 0; k < n; ++k) {
+    const msghdr& h = rx_msgs_[k].msg_hdr;
+    const IpAddress client = fromSockaddr(addrs_[k]);
+    if ((h.msg_flags & MSG_TRUNC) != 0) {
+      stats_->global.dropped.inc();
+      continue;
+    }
+    if (!limiter_.allow(client, now)) {
+      stats_->global.rate_limited.inc();
+      continue;  // dropped: answering would still serve a reflection attack
+    }
+    const HandleResult r =
+        handleQuery(*tables, &server_.cache(), rx_[k].data(), rx_msgs_[k].msg_len, client, false,
+                    now, tx_[out].data(), &request_, stats_);
+    if (r.verdict == Verdict::kReply) {
+      tx_iov_[out].iov_len = r.length;
+      tx_msgs_[out].msg_hdr = {};
+      tx_msgs_[out].msg_hdr.msg_name = &addrs_[k];
+      tx_msgs_[out].msg_hdr.msg_namelen = h.msg_namelen;
+      tx_msgs_[out].msg_hdr.msg_iov = &tx_iov_[out];
+      tx_msgs_[out].msg_hdr.msg_iovlen = 1;
+      ++out;
+    } else if (r.verdict == Verdict::kForward) {
+      const sockaddr_storage to = addrs_[k];
+      const socklen_t to_len = h.msg_namelen;
+      forwarder_.forward(tables, request_, [fd, to, to_len](const uint8_t* d, size_t l) {
+        ::sendto(fd, d, l, MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&to), to_len);
+      });
+    }
+  }
+  unsigned sent = 0;
+  while (sent < out) {
+    const int m = ::sendmmsg(fd, tx_msgs_.data() + sent, out - sent, MSG_DONTWAIT);
+    if (m <= 0) {
+      break;  // socket buffer full: the client retries
+    }
+    sent += static_cast<unsigned>(m);
   }
 }
 

@@ -43,9 +43,14 @@ class Worker {
   static constexpr size_t kBatch = 32;
   static constexpr size_t kRxSize = 4096;
   static constexpr size_t kTxSize = 1536;
+  static constexpr int kMaxRounds = 16;  // batches per wakeup before other handlers run
 
   void armUdp(size_t i);
-  void drainUdp(size_t i);
+  void serviceUdp(size_t i);
+  // Receives and answers batches until the socket is empty (true: stopped at the round cap).
+  bool drainUdp(size_t i);
+  int receiveBatch(int fd) noexcept;
+  void answerBatch(int fd, unsigned n);
   void accept(size_t i);
 
   Server& server_;
