@@ -1,10 +1,19 @@
 // crossgate status [--json] and crossgate tunnels [--json]: the tunnels as crossgated sees them
 // (IKE/CHILD state, SPIs, algorithms, rekey times, traffic, last error), over the control socket
 // (--socket, else mgmt.control_socket of the config, else /run/crossgate/control.sock).
+// `status` also shows routing: per VPN the active path, switches and per tunnel the probe RTT,
+// loss and health; the nftables table's state. If the image's first-boot failure marker exists
+// (/var/lib/crossgate/firstboot.failed, or $CROSSGATE_FIRSTBOOT_FAILED; its content is the
+// reason), both verbs show `firstboot_error: <reason>` first (JSON key "firstboot_error") and
+// exit 2, whether or not crossgated answers.
 #include <fmt/format.h>
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +30,42 @@ struct StatusOptions {
   std::string socket;
   bool json = false;
 };
+
+constexpr const char* kFirstbootMarker = "/var/lib/crossgate/firstboot.failed";
+constexpr int kFirstbootExit = 2;
+constexpr size_t kMaxFirstbootReason = 4096;
+
+std::string firstbootMarkerPath() {
+  const char* env = std::getenv("CROSSGATE_FIRSTBOOT_FAILED");
+  return env != nullptr && *env != '\0' ? env : kFirstbootMarker;
+}
+
+// The marker's reason: its text, control characters shown as spaces, trimmed, bounded. An
+// empty or unreadable marker still means that the first boot failed.
+std::optional<std::string> firstbootError() {
+  const std::string path = firstbootMarkerPath();
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    return std::nullopt;
+  }
+  std::ifstream in(path, std::ios::binary);
+  const bool readable = in.is_open();
+  std::string text(kMaxFirstbootReason, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(in ? text.size() : static_cast<size_t>(in.gcount()));
+  for (char& c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      c = ' ';
+    }
+  }
+  const size_t first = text.find_first_not_of(' ');
+  const size_t last = text.find_last_not_of(' ');
+  text = first == std::string::npos ? "" : text.substr(first, last - first + 1);
+  if (text.empty()) {
+    text = readable ? "(no reason recorded)" : "(" + path + " is not readable)";
+  }
+  return text;
+}
 
 std::string controlSocket(const StatusOptions& options, const GlobalOptions& globals) {
   if (!options.socket.empty()) {
@@ -41,16 +86,14 @@ std::string controlSocket(const StatusOptions& options, const GlobalOptions& glo
   return result.config->mgmt.control_socket.string();
 }
 
-json fetchStatus(const std::string& socket) {
+// crossgated's status, or the reason it could not be had.
+Result<json> fetchStatus(const std::string& socket) {
   auto response = mgmt::controlRequest(socket, {{"cmd", "status"}});
   if (!response) {
-    std::fprintf(stderr, "crossgate: %s\n", response.error().message.c_str());
-    throw CLI::RuntimeError(1);
+    return std::move(response).error();
   }
   if (response->contains("error")) {
-    std::fprintf(stderr, "crossgate: crossgated: %s\n",
-                 response->value("error", std::string("?")).c_str());
-    throw CLI::RuntimeError(1);
+    return makeError(Errc::kProtocol, "crossgated: " + response->value("error", std::string("?")));
   }
   return std::move(response).value();
 }
@@ -159,11 +202,88 @@ void printDetails(const json& t) {
   std::fputs(out.c_str(), stdout);
 }
 
+std::string rtt(const json& t, const char* key) {
+  auto it = t.find(key);
+  return it != t.end() && it->is_number() ? fmt::format("{:.1f}ms", it->get<double>()) : "-";
+}
+
+std::string names(const json& list) {
+  std::string out;
+  for (const json& n : list) {
+    if (n.is_string()) {
+      out += (out.empty() ? "" : "+") + n.get<std::string>();
+    }
+  }
+  return out.empty() ? "none" : out;
+}
+
+void printRouting(const json& routing) {
+  if (!routing.is_object()) {
+    std::puts("\nrouting: not managed by this crossgated");
+    return;
+  }
+  const json fw = routing.value("firewall", json::object());
+  std::string out = fmt::format(
+      "\nfirewall: table {} {}, re-applied {} time(s); route errors {}, routes restored {}\n",
+      str(fw, "table", "inet crossgate"), fw.value("applied", false) ? "applied" : "NOT APPLIED",
+      num(fw, "reapplied"), num(routing, "route_errors"), num(routing, "routes_restored"));
+  for (const json& vpn : routing.value("vpns", json::array())) {
+    std::string networks;
+    for (const json& n : vpn.value("remote_networks", json::array())) {
+      networks += (networks.empty() ? "" : ",") + (n.is_string() ? n.get<std::string>() : "?");
+    }
+    out += fmt::format("\nVPN {} ({}): {} -> active {}, {} switch(es)\n", str(vpn, "name"),
+                       str(vpn, "mode"), networks, names(vpn.value("active_path", json::array())),
+                       num(vpn, "switches"));
+    const json last = vpn.value("last_switch", json());
+    if (last.is_object()) {
+      out += fmt::format("  last switch {}s ago: {} -> {} ({})\n", last.value("ago_s", int64_t{0}),
+                         names(last.value("from", json::array())),
+                         names(last.value("to", json::array())), str(last, "reason"));
+    }
+    static constexpr char kFormat[] = "  {:<16} {:<10} {:<8} {:<7} {:<6} {:>9} {:>9} {:>6} {:>9}\n";
+    out += fmt::format(kFormat, "TUNNEL", "IFACE", "CHILD-SA", "HEALTHY", "ACTIVE", "RTT-LAST",
+                       "RTT-AVG", "LOSS", "PROBES");
+    for (const json& t : vpn.value("tunnels", json::array())) {
+      auto yes = [&](const char* key) { return t.value(key, false) ? "yes" : "no"; };
+      const double loss = t.contains("loss_percent") && t["loss_percent"].is_number()
+                              ? t["loss_percent"].get<double>()
+                              : 0.0;
+      out += fmt::format(kFormat, str(t, "name"), str(t, "interface"), yes("child_sa_installed"),
+                         yes("healthy"), yes("active"), rtt(t, "rtt_last_ms"), rtt(t, "rtt_avg_ms"),
+                         fmt::format("{:.0f}%", loss),
+                         fmt::format("{}/{}", num(t, "probes_answered"), num(t, "probes_sent")));
+    }
+  }
+  std::fputs(out.c_str(), stdout);
+}
+
 void run(const StatusOptions& options, const GlobalOptions& globals, bool details) {
-  const json status = fetchStatus(controlSocket(options, globals));
+  const std::optional<std::string> firstboot = firstbootError();
+  const int exit_code = firstboot ? kFirstbootExit : 0;
+  if (firstboot && !options.json) {
+    std::printf("firstboot_error: %s\n", firstboot->c_str());
+    std::fprintf(stderr, "crossgate: the first boot failed (%s): see the reason above\n",
+                 firstbootMarkerPath().c_str());
+  }
+  auto fetched = fetchStatus(controlSocket(options, globals));
+  if (!fetched) {
+    if (options.json && firstboot) {
+      std::puts(json({{"firstboot_error", *firstboot}, {"error", fetched.error().message}})
+                    .dump(2)
+                    .c_str());
+    } else {
+      std::fprintf(stderr, "crossgate: %s\n", fetched.error().message.c_str());
+    }
+    throw CLI::RuntimeError(firstboot ? kFirstbootExit : 1);
+  }
+  json status = std::move(fetched).value();
   if (options.json) {
+    if (firstboot) {
+      status["firstboot_error"] = *firstboot;
+    }
     std::puts(status.dump(2).c_str());
-    throw CLI::RuntimeError(0);
+    throw CLI::RuntimeError(exit_code);
   }
   const json tunnels = status.value("tunnels", json::array());
   if (details) {
@@ -175,15 +295,16 @@ void run(const StatusOptions& options, const GlobalOptions& globals, bool detail
   }
   if (tunnels.empty()) {
     std::puts("no tunnels configured");
-    throw CLI::RuntimeError(0);
+  } else {
+    printTable(tunnels);
   }
-  printTable(tunnels);
   if (details) {
     for (const json& t : tunnels) {
       printDetails(t);
     }
+    printRouting(status.value("routing", json()));
   }
-  throw CLI::RuntimeError(0);
+  throw CLI::RuntimeError(exit_code);
 }
 
 void addVerb(CLI::App& app, GlobalOptions& globals, const char* name, const char* help,
@@ -197,7 +318,10 @@ void addVerb(CLI::App& app, GlobalOptions& globals, const char* name, const char
 }
 
 CommandRegistration reg(30, [](CLI::App& app, GlobalOptions& globals) {
-  addVerb(app, globals, "status", "show crossgated's view of charon and every tunnel", true);
+  addVerb(app, globals, "status",
+          "show crossgated's view of charon, every tunnel, the routes' active path, probes and "
+          "the firewall (exit 2 if the first boot failed)",
+          true);
   addVerb(app, globals, "tunnels", "one line per tunnel: state, uptime, rekey, traffic, error",
           false);
 });

@@ -53,6 +53,9 @@ json toJson(const Vpn& vpn) {
           {"mode", toString(vpn.mode)},
           {"remote_networks", strings(vpn.remote_networks)},
           {"local_networks", strings(vpn.local_networks)},
+          {"probe_interval_ms", vpn.probe_interval_ms},
+          {"probe_misses", vpn.probe_misses},
+          {"failback_hold_s", vpn.failback_hold_s},
           {"tunnel", tunnels}};
 }
 

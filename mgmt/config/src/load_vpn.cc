@@ -319,6 +319,9 @@ Vpn readVpn(TableReader& r, size_t index, Registry& registry) {
     vpn.local_networks.push_back(cidr.value);
     registry.addNetwork(index, /*remote=*/false, cidr);
   }
+  r.u32("probe_interval_ms", &vpn.probe_interval_ms, 50, 10000);
+  r.u32("probe_misses", &vpn.probe_misses, 1, 100);
+  r.u32("failback_hold_s", &vpn.failback_hold_s, 0, 3600);
   readTunnels(r, valid_name, &vpn, registry);
   return vpn;
 }

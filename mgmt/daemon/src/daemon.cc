@@ -49,6 +49,12 @@ Result<std::vector<DesiredTunnel>> Daemon::loadDesired(std::optional<config::Con
   if (!problems->empty()) {
     return makeError(Errc::kInvalidArgument, "unusable tunnel secrets");
   }
+  if (options_.routing) {
+    if (auto plan = RoutingManager::plan(*loaded.config); !plan) {
+      problems->push_back(options_.config_path.string() + ": " + plan.error().message);
+      return makeError(Errc::kInvalidArgument, "invalid routing settings");
+    }
+  }
   *config = std::move(loaded.config);
   return desired;
 }
@@ -67,6 +73,9 @@ Status Daemon::start() {
                                  desired.error().message, problems.size()));
   }
   config_ = std::move(config);
+  if (Status s = startRouting(); !s) {
+    return s;
+  }
   control_ = std::make_unique<ControlServer>(
       io_.get_executor(), [this](const std::string& cmd, const nlohmann::json& request) {
         return handle(cmd, request);
@@ -77,6 +86,13 @@ Status Daemon::start() {
   IkeManager::Options ike = options_.ike;
   ike.vici_socket = config_->mgmt.vici_socket;
   ike_ = std::make_unique<IkeManager>(io_.get_executor(), ike);
+  if (routing_) {
+    ike_->setChildSaObserver([this](const std::string& tunnel, bool installed) {
+      if (routing_) {
+        routing_->childSa(tunnel, installed);
+      }
+    });
+  }
   ike_->setDesired(std::move(desired).value());
   ike_->start();
   waitSignal();
@@ -107,13 +123,40 @@ std::vector<std::string> Daemon::reload() {
   config_ = std::move(config);
   const size_t count = desired->size();
   ike_->setDesired(std::move(desired).value());
+  std::vector<std::string> applied_problems;
+  if (routing_) {
+    if (Status s = routing_->reload(*config_); !s) {
+      log->error("routing: {}", s.error().message);
+      applied_problems.push_back("routing: " + s.error().message);
+    }
+  }
   log->info("configuration reloaded from {}: {} tunnel(s)", options_.config_path.string(), count);
-  return {};
+  return applied_problems;
+}
+
+Status Daemon::startRouting() {
+  if (!options_.routing) {
+    log::get("mgmt")->info("routing, nftables and sysctls are not managed (no backends)");
+    return okStatus();
+  }
+  auto backends = options_.routing();
+  if (!backends) {
+    return makeError(backends.error().code, "routing: " + backends.error().message);
+  }
+  routing_ = std::make_unique<RoutingManager>(io_, std::move(backends).value());
+  if (Status s = routing_->start(*config_); !s) {
+    routing_.reset();
+    return makeError(s.error().code, "routing: " + s.error().message);
+  }
+  return okStatus();
 }
 
 void Daemon::stop() {
   boost::system::error_code ec;
   signals_.cancel(ec);
+  if (routing_) {
+    routing_->stop();
+  }
   if (ike_) {
     ike_->stop();
   }
@@ -143,6 +186,7 @@ nlohmann::json Daemon::handle(const std::string& cmd, const nlohmann::json& requ
   if (cmd == "status") {
     nlohmann::json status = ike_->statusJson();
     status["config"] = options_.config_path.string();
+    status["routing"] = routing_ ? routing_->statusJson() : nlohmann::json(nullptr);
     return status;
   }
   if (cmd == "reload") {

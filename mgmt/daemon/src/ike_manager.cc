@@ -86,6 +86,7 @@ IkeManager::IkeManager(asio::any_io_executor executor, Options options)
                 .on_disconnected =
                     [this](const Error&) {
                       sas_.clear();
+                      noteStates();
                       wake();
                     },
                 .on_event = [this](const std::string& name,
@@ -469,7 +470,11 @@ void IkeManager::noteStates() {
     } else if (!up && rt.was_up) {
       log->warn("[tunnel={}] down (IKE {})", s.name, s.ike ? s.ike->state : "none");
     }
+    const bool changed = up != rt.was_up;
     rt.was_up = up;
+    if (changed && child_sa_observer_) {
+      child_sa_observer_(s.name, up);
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 // crossgated: the crossgate management daemon. Loads the config, drives charon over VICI,
-// serves the control socket. `--foreground` keeps it attached (systemd, the lab, tests);
-// otherwise it detaches after the configuration has been validated.
+// owns routing (sysctls, the `inet crossgate` nftables table, failover routes from ICMP probes
+// and CHILD_SA state), serves the control socket. `--foreground` keeps it attached (systemd, the
+// lab, tests); otherwise it detaches after the configuration has been validated.
 #include <signal.h>
 #include <unistd.h>
 
@@ -16,7 +17,14 @@
 
 int main(int argc, char** argv) {
   using namespace crossgate;
-  CLI::App app{"crossgated: the crossgate management daemon"};
+  CLI::App app{
+      "crossgated: the crossgate management daemon. Loads the config, keeps charon's tunnels "
+      "converged over VICI, owns routing (net.ipv4.ip_forward=1, rp_filter=2 on the tunnel "
+      "interfaces, the nftables table `inet crossgate`: MSS clamp, SNAT, WAN and tunnel "
+      "firewall), probes each tunnel (ICMP to the AWS inside address; needs root/CAP_NET_RAW "
+      "or net.ipv4.ping_group_range) and moves the remote networks' routes to the healthy "
+      "tunnels, and serves the control socket (crossgate status). SIGHUP reloads the config "
+      "(an invalid one changes nothing); SIGTERM removes the table and the routes and exits."};
   app.set_version_flag("--version", std::string("crossgated ") + kVersion);
   std::string config_path = "/etc/crossgate/crossgate.toml";
   bool foreground = false;
@@ -55,7 +63,10 @@ int main(int argc, char** argv) {
   }
 
   boost::asio::io_context io;
-  mgmtd::Daemon daemon(io, {.config_path = config_path, .ike = {}},
+  mgmtd::Daemon daemon(io,
+                       {.config_path = config_path,
+                        .ike = {},
+                        .routing = [] { return mgmtd::openSystemRoutingBackends(); }},
                        [](const std::filesystem::path& path) { return config::loadFile(path); });
   if (auto s = daemon.start(); !s) {
     std::fprintf(stderr, "crossgated: %s\n", s.error().message.c_str());

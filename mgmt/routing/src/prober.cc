@@ -47,7 +47,10 @@ std::optional<uint16_t> parseEchoReply(const uint8_t* data, size_t size, bool wi
   return static_cast<uint16_t>(icmp[6] << 8 | icmp[7]);
 }
 
-struct IcmpProber::Impl {
+// Interfaces come and go (crossgate-dataplane creates a tunnel's TUN when its SAs are installed):
+// a path whose interface is missing, or whose socket lost its device, counts a miss per interval
+// and tries to open its socket again on the next one. Presence changes are logged once each.
+struct IcmpProber::Impl : std::enable_shared_from_this<IcmpProber::Impl> {
   struct Path {
     ProbeTarget target;
     std::unique_ptr<boost::asio::posix::stream_descriptor> socket;
@@ -55,6 +58,7 @@ struct IcmpProber::Impl {
     uint16_t id = 0;
     uint16_t seq = 0;
     bool outstanding = false;
+    bool absent_logged = false;  // "interface missing" was logged; cleared when it works again
     std::chrono::steady_clock::time_point sent_at;
     std::array<uint8_t, 1500> rx{};
   };
@@ -78,30 +82,71 @@ struct IcmpProber::Impl {
     }
   }
 
-  Result<UniqueFd> openSocket(Path& p) {
+  // An ICMP socket: a datagram ("ping") socket when net.ipv4.ping_group_range admits our group,
+  // else a raw one (CAP_NET_RAW). Fails with kPermissionDenied when neither is allowed.
+  static Result<UniqueFd> openIcmpSocket(bool* raw) {
     UniqueFd fd(socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMP));
-    p.raw = false;
+    *raw = false;
     if (!fd) {
       fd.reset(socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMP));
-      p.raw = true;
+      *raw = true;
     }
     if (!fd) {
-      return makeError(Errc::kPermissionDenied,
-                       "probe " + p.target.tunnel + ": ICMP socket: " + std::strerror(errno));
-    }
-    const auto& dev = p.target.interface;
-    if (setsockopt(fd.get(), SOL_SOCKET, SO_BINDTODEVICE, dev.c_str(),
-                   static_cast<socklen_t>(dev.size())) < 0) {
-      return makeError(Errc::kIo, "probe " + p.target.tunnel + ": bind to device " + dev + ": " +
-                                      std::strerror(errno));
+      const int err = errno;
+      const bool perm = err == EPERM || err == EACCES;
+      return makeError(perm ? Errc::kPermissionDenied : Errc::kIo,
+                       std::string("ICMP probe socket: ") + std::strerror(err) +
+                           (perm ? " (crossgated needs CAP_NET_RAW, i.e. run it as root, or "
+                                   "net.ipv4.ping_group_range must include its group)"
+                                 : ""));
     }
     return fd;
+  }
+
+  // Opens and binds the path's socket; false (and a miss to count) if the interface is absent.
+  bool open(Path& p) {
+    bool raw = false;
+    auto fd = openIcmpSocket(&raw);
+    if (!fd) {
+      logAbsent(p, fd.error().message);
+      return false;
+    }
+    const auto& dev = p.target.interface;
+    if (setsockopt(fd->get(), SOL_SOCKET, SO_BINDTODEVICE, dev.c_str(),
+                   static_cast<socklen_t>(dev.size())) < 0) {
+      logAbsent(p, std::string("bind to ") + dev + ": " + std::strerror(errno));
+      return false;
+    }
+    p.raw = raw;
+    p.socket = std::make_unique<boost::asio::posix::stream_descriptor>(io, fd->release());
+    p.outstanding = false;
+    receive(p);
+    return true;
+  }
+
+  void logAbsent(Path& p, const std::string& why) {
+    if (p.absent_logged) return;
+    p.absent_logged = true;
+    log::get("mgmt")->info("[tunnel={}] probing paused: {} (retrying every {} ms)", p.target.tunnel,
+                           why, options.interval.count());
+  }
+
+  void close(Path& p) {
+    if (!p.socket) return;
+    boost::system::error_code ec;
+    p.socket->cancel(ec);
+    p.socket.reset();
+    p.outstanding = false;
   }
 
   void send(Path& p) {
     if (p.outstanding) {
       p.outstanding = false;
       callback(p.target.tunnel, false, std::chrono::microseconds(0));
+    }
+    if (!p.socket && !open(p)) {
+      callback(p.target.tunnel, false, std::chrono::microseconds(0));
+      return;
     }
     uint8_t pkt[16] = {};
     pkt[0] = ICMP_ECHO;
@@ -121,58 +166,82 @@ struct IcmpProber::Impl {
     p.outstanding = true;
     if (sendto(p.socket->native_handle(), pkt, sizeof(pkt), 0, reinterpret_cast<sockaddr*>(&dst),
                sizeof(dst)) < 0) {
-      log::get("mgmt")->debug("[tunnel={}] probe send: {}", p.target.tunnel, std::strerror(errno));
+      const int err = errno;
+      if (err == ENODEV || err == ENXIO) {
+        // The interface was deleted (maybe re-created under a new index): reopen next time.
+        logAbsent(p, p.target.interface + ": " + std::strerror(err));
+        close(p);
+        callback(p.target.tunnel, false, std::chrono::microseconds(0));
+        return;
+      }
+      log::get("mgmt")->trace("[tunnel={}] probe send: {}", p.target.tunnel, std::strerror(err));
+      return;
+    }
+    if (p.absent_logged) {
+      p.absent_logged = false;
+      log::get("mgmt")->info("[tunnel={}] probing {} through {}", p.target.tunnel,
+                             p.target.destination.toString(), p.target.interface);
     }
   }
 
   void receive(Path& p) {
-    p.socket->async_wait(
+    auto* socket = p.socket.get();
+    socket->async_wait(
         boost::asio::posix::stream_descriptor::wait_read,
-        [this, &p](const boost::system::error_code& ec) {
-          if (ec || !running) return;
+        [self = shared_from_this(), &p, socket](const boost::system::error_code& ec) {
+          if (ec || !self->running || p.socket.get() != socket) return;
           for (;;) {
-            ssize_t n = recv(p.socket->native_handle(), p.rx.data(), p.rx.size(), 0);
+            ssize_t n = recv(socket->native_handle(), p.rx.data(), p.rx.size(), 0);
             if (n < 0) break;
             auto seq = parseEchoReply(p.rx.data(), static_cast<size_t>(n), p.raw, p.id);
             if (seq && *seq == p.seq && p.outstanding) {
               p.outstanding = false;
               auto rtt = std::chrono::duration_cast<std::chrono::microseconds>(
                   std::chrono::steady_clock::now() - p.sent_at);
-              callback(p.target.tunnel, true, rtt);
+              self->callback(p.target.tunnel, true, rtt);
             }
           }
-          receive(p);
+          self->receive(p);
         });
   }
 
   void schedule() {
     timer.expires_after(options.interval);
-    timer.async_wait([this](const boost::system::error_code& ec) {
-      if (ec || !running) return;
-      for (auto& p : paths) send(*p);
-      schedule();
+    timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (ec || !self->running) return;
+      for (auto& p : self->paths) self->send(*p);
+      if (self->running) self->schedule();
     });
   }
 };
 
 IcmpProber::IcmpProber(boost::asio::io_context& io, std::vector<ProbeTarget> targets,
                        ProbeOptions options, ProbeCallback callback)
-    : impl_(std::make_unique<Impl>(io, std::move(targets), options, std::move(callback))) {}
+    : impl_(std::make_shared<Impl>(io, std::move(targets), options, std::move(callback))) {}
 
 IcmpProber::~IcmpProber() { stop(); }
+
+Status IcmpProber::checkPrivileges() {
+  bool raw = false;
+  auto fd = Impl::openIcmpSocket(&raw);
+  if (!fd) {
+    return std::move(fd).error();
+  }
+  return okStatus();
+}
 
 Status IcmpProber::start() {
   for (auto& p : impl_->paths) {
     if (!p->target.destination.isV4()) {
       return makeError(Errc::kInvalidArgument, "probe " + p->target.tunnel + ": IPv4 only");
     }
-    auto fd = impl_->openSocket(*p);
-    if (!fd) return std::move(fd).error();
-    p->socket = std::make_unique<boost::asio::posix::stream_descriptor>(impl_->io, fd->release());
+  }
+  // Privileges are checked once up front: without them no probe can ever work.
+  if (Status s = checkPrivileges(); !s) {
+    return s;
   }
   impl_->running = true;
   for (auto& p : impl_->paths) {
-    impl_->receive(*p);
     impl_->send(*p);
   }
   impl_->schedule();
@@ -184,7 +253,7 @@ void IcmpProber::stop() {
   impl_->running = false;
   impl_->timer.cancel();
   for (auto& p : impl_->paths) {
-    if (p->socket) p->socket->cancel();
+    impl_->close(*p);
   }
 }
 

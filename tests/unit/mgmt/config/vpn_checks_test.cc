@@ -329,5 +329,31 @@ TEST_F(VpnChecks, ApplianceValues) {
                                       "spaces"));
 }
 
+TEST_F(VpnChecks, FailoverTimingKeys) {
+  const LoadResult defaults = dir_.load(kBaseConfig);
+  ASSERT_TRUE(defaults.ok()) << ::testing::PrintToString(messages(defaults));
+  EXPECT_EQ(defaults.config->vpns[0].probe_interval_ms, 200u);
+  EXPECT_EQ(defaults.config->vpns[0].probe_misses, 3u);
+  EXPECT_EQ(defaults.config->vpns[0].failback_hold_s, 5u);
+
+  const LoadResult set = dir_.load(
+      replaceLine(kBaseConfig, 10,
+                  "local_networks = [\"10.20.0.0/16\"]\nprobe_interval_ms = 100\nprobe_misses = 5\n"
+                  "failback_hold_s = 0"));
+  ASSERT_TRUE(set.ok()) << ::testing::PrintToString(messages(set));
+  EXPECT_EQ(set.config->vpns[0].probe_interval_ms, 100u);
+  EXPECT_EQ(set.config->vpns[0].probe_misses, 5u);
+  EXPECT_EQ(set.config->vpns[0].failback_hold_s, 0u);
+
+  EXPECT_THAT(withLine(10, "local_networks = [\"10.20.0.0/16\"]\nprobe_interval_ms = 10"),
+              ElementsAre(at(11, 21) + "vpn[0].probe_interval_ms: must be 50..10000, found 10"));
+  EXPECT_THAT(withLine(10, "local_networks = [\"10.20.0.0/16\"]\nprobe_misses = 0"),
+              ElementsAre(at(11, 16) + "vpn[0].probe_misses: must be 1..100, found 0"));
+  EXPECT_THAT(withLine(10, "local_networks = [\"10.20.0.0/16\"]\nfailback_hold_s = 3601"),
+              ElementsAre(at(11, 19) + "vpn[0].failback_hold_s: must be 0..3600, found 3601"));
+  EXPECT_THAT(withLine(10, "local_networks = [\"10.20.0.0/16\"]\nprobe_misses = \"3\""),
+              ::testing::SizeIs(1));
+}
+
 }  // namespace
 }  // namespace crossgate::config::testing

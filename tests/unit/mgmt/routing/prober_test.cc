@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <vector>
 
 namespace crossgate::routing {
@@ -56,6 +57,55 @@ TEST(IcmpProber, RejectsIpv6Targets) {
   auto st = p.start();
   ASSERT_FALSE(st);
   EXPECT_NE(st.error().message.find("IPv4"), std::string::npos);
+}
+
+// A tunnel interface that does not exist (yet): misses, no error, no crash; once privileges
+// allow ICMP sockets at all. Without them start() names what is missing.
+TEST(IcmpProber, MissingInterfaceCountsMissesAndLoopbackAnswers) {
+  boost::asio::io_context io;
+  int missed = 0, answered_lo = 0, missed_lo = 0;
+  IcmpProber p(io,
+               {{"absent", "cgtrdnone0", *IpAddress::parse("169.254.44.1")},
+                {"lo", "lo", *IpAddress::parse("127.0.0.1")}},
+               ProbeOptions{std::chrono::milliseconds(20)},
+               [&](const std::string& tunnel, bool answered, std::chrono::microseconds) {
+                 if (tunnel == "absent") {
+                   EXPECT_FALSE(answered);
+                   ++missed;
+                 } else {
+                   (answered ? answered_lo : missed_lo)++;
+                 }
+               });
+  auto st = p.start();
+  if (!st) {
+    EXPECT_EQ(st.error().code, Errc::kPermissionDenied);
+    EXPECT_NE(st.error().message.find("CAP_NET_RAW"), std::string::npos) << st.error().message;
+    EXPECT_FALSE(IcmpProber::checkPrivileges());
+    return;
+  }
+  EXPECT_TRUE(IcmpProber::checkPrivileges());
+  io.run_for(std::chrono::milliseconds(300));
+  p.stop();
+  EXPECT_GE(missed, 5);
+  EXPECT_GE(answered_lo, 5);
+  EXPECT_LE(missed_lo, 1);
+}
+
+TEST(IcmpProber, DestroyedWhileTheLoopRunsOn) {
+  boost::asio::io_context io;
+  int calls = 0;
+  auto p = std::make_unique<IcmpProber>(
+      io, std::vector<ProbeTarget>{{"lo", "lo", *IpAddress::parse("127.0.0.1")}},
+      ProbeOptions{std::chrono::milliseconds(10)}, [&](auto&&...) { ++calls; });
+  if (!p->start()) {
+    EXPECT_FALSE(IcmpProber::checkPrivileges());
+    return;
+  }
+  io.run_for(std::chrono::milliseconds(50));
+  p.reset();  // pending handlers still hold the state; none may call back now
+  const int before = calls;
+  io.run_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(calls, before);
 }
 
 }  // namespace

@@ -21,6 +21,11 @@
 //   mode = "active-standby"             # "active-standby" (default) | "ecmp"
 //   remote_networks = ["10.10.0.0/16"]  # AWS VPC CIDRs (required, >= 1)
 //   local_networks = ["10.20.0.0/16"]   # Azure subnets (required, >= 1)
+//   probe_interval_ms = 200             # ICMP probe to each tunnel's AWS inside address,
+//                                       # 50..10000
+//   probe_misses = 3                    # consecutive misses that mark a tunnel down, 1..100
+//   failback_hold_s = 5                 # a recovered tunnel must stay healthy this long
+//                                       # before traffic moves back to it, 0..3600
 //
 //     [[vpn.tunnel]]                    # exactly 2 for an AWS connection (1..2 accepted)
 //     name = "aws-prod-t1"              # optional, default "<vpn>-t<index+1>", unique
@@ -140,6 +145,9 @@ struct Vpn {
   VpnMode mode = VpnMode::kActiveStandby;
   std::vector<Cidr> remote_networks;
   std::vector<Cidr> local_networks;
+  uint32_t probe_interval_ms = 200;
+  uint32_t probe_misses = 3;
+  uint32_t failback_hold_s = 5;
   std::vector<Tunnel> tunnels;
 };
 

@@ -3,7 +3,10 @@
 // that has no reply when the next one is due counts as a miss. Runs on the caller's
 // boost::asio::io_context; results go to the callback (feed them to FailoverGroup).
 // Sockets: an unprivileged ICMP datagram socket when net.ipv4.ping_group_range allows it,
-// else a raw ICMP socket (needs CAP_NET_RAW).
+// else a raw ICMP socket (needs CAP_NET_RAW); start() fails with kPermissionDenied when neither
+// is allowed. A tunnel interface that does not exist yet, or disappears and comes back (the
+// dataplane creates TUNs when SAs are installed), is not an error: the path counts a miss per
+// interval and re-opens its socket on the next one (logged once per outage, not per probe).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -48,12 +51,14 @@ class IcmpProber {
   IcmpProber(const IcmpProber&) = delete;
   IcmpProber& operator=(const IcmpProber&) = delete;
 
-  Status start();  // opens the sockets and schedules the first probes
+  // Whether this process may open an ICMP socket (raw, or datagram via ping_group_range).
+  static Status checkPrivileges();
+  Status start();  // checks privileges, sends the first probes and schedules the next
   void stop();
 
  private:
   struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Impl> impl_;  // shared with pending handlers: safe to destroy any time
 };
 
 }  // namespace crossgate::routing

@@ -1,5 +1,6 @@
-// crossgated's core: the loaded configuration, the IKE manager and the control socket, on one
-// io_context. The config loader is injected (crossgated passes config::loadFile), so the
+// crossgated's core: the loaded configuration, the IKE manager, the routing manager (nftables,
+// sysctls, failover routes; fed the CHILD_SA state by the IKE manager) and the control socket, on
+// one io_context. The config loader is injected (crossgated passes config::loadFile), so the
 // library does not depend on the loader and tests can feed configurations directly.
 #pragma once
 
@@ -23,10 +24,12 @@
 #include "crossgate/mgmt/config_loader.h"
 #include "crossgate/mgmt/daemon/control_server.h"
 #include "crossgate/mgmt/daemon/ike_manager.h"
+#include "crossgate/mgmt/daemon/routing_manager.h"
 
 namespace crossgate::mgmtd {
 
 using ConfigLoader = std::function<config::LoadResult(const std::filesystem::path&)>;
+using RoutingBackendsFactory = std::function<Result<RoutingBackends>()>;
 
 // "file:line:column: key_path: message", position parts omitted when unknown.
 std::string formatDiagnostic(const config::Diagnostic& d);
@@ -36,6 +39,9 @@ class Daemon {
   struct Options {
     std::filesystem::path config_path;
     IkeManager::Options ike;  // vici_socket is taken from the config
+    // The routing layer's OS boundaries (crossgated: openSystemRoutingBackends). Unset: the
+    // daemon leaves routing, nftables and sysctls alone (status shows routing as disabled).
+    RoutingBackendsFactory routing;
   };
 
   Daemon(boost::asio::io_context& io, Options options, ConfigLoader loader);
@@ -43,22 +49,27 @@ class Daemon {
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
 
-  // Loads the config (every diagnostic logged), binds the control socket, starts converging
-  // charon, and handles SIGHUP (reload), SIGTERM/SIGINT (stop). Errors: the config is invalid,
-  // a PSK cannot be read, or the control socket cannot be bound.
+  // Loads the config (every diagnostic logged), applies the routing layer (sysctls, the nft
+  // table, failover groups and probers), binds the control socket, starts converging charon,
+  // and handles SIGHUP (reload), SIGTERM/SIGINT (stop). Errors: the config is invalid, a PSK
+  // cannot be read, the routing layer cannot be applied, or the control socket cannot be bound.
   Status start();
-  // Re-reads the config file; an invalid file keeps the running configuration. Returns the
-  // problems found (empty on success).
+  // Re-reads the config file; an invalid file (or one the routing layer cannot take) keeps the
+  // running configuration. Returns the problems found (empty on success).
   std::vector<std::string> reload();
+  // Stops probing, deletes the routes, removes the nft table, closes charon's and the control
+  // connections. Idempotent.
   void stop();
 
   nlohmann::json handle(const std::string& cmd, const nlohmann::json& request);
   const config::Config& config() const { return *config_; }
   IkeManager& ike() { return *ike_; }
+  RoutingManager* routing() { return routing_.get(); }
 
  private:
   Result<std::vector<DesiredTunnel>> loadDesired(std::optional<config::Config>* config,
                                                  std::vector<std::string>* problems);
+  Status startRouting();
   void waitSignal();
 
   boost::asio::io_context& io_;
@@ -66,6 +77,7 @@ class Daemon {
   ConfigLoader loader_;
   std::optional<config::Config> config_;
   std::unique_ptr<IkeManager> ike_;
+  std::unique_ptr<RoutingManager> routing_;
   std::unique_ptr<ControlServer> control_;
   boost::asio::signal_set signals_;
 };

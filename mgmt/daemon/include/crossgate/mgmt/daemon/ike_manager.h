@@ -31,6 +31,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -80,6 +81,12 @@ class IkeManager {
   ~IkeManager();
   IkeManager(const IkeManager&) = delete;
   IkeManager& operator=(const IkeManager&) = delete;
+
+  // Called on the io_context thread when a tunnel's CHILD_SA becomes installed (its IKE_SA
+  // ESTABLISHED with an INSTALLED CHILD_SA, as `up` in the status) or stops being so, from
+  // charon's events (and listings); also when charon goes away with SAs up.
+  using ChildSaObserver = std::function<void(const std::string& tunnel, bool installed)>;
+  void setChildSaObserver(ChildSaObserver observer) { child_sa_observer_ = std::move(observer); }
 
   // Replaces the desired state and converges soon.
   void setDesired(std::vector<DesiredTunnel> tunnels);
@@ -143,6 +150,7 @@ class IkeManager {
   std::chrono::steady_clock::time_point next_complete_listing_{};
   vici::Connection* listing_connection_ = nullptr;  // a blocking list-sas in flight
   std::vector<std::string> loaded_conns_;           // from the last get-conns
+  ChildSaObserver child_sa_observer_;
 };
 
 }  // namespace crossgate::mgmtd
