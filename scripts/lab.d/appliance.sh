@@ -73,6 +73,7 @@ control_socket = "/run/crossgate/control.sock"
 vici_socket = "/run/charon.vici"
 log_level = "debug"
 EOF
+  lab_app_dns_config >>"$dir/etc/crossgate.toml"
 }
 
 # lab_app_tunnel_key N KEY: the value of KEY in tunnel N of the imported fragment (quotes
@@ -195,10 +196,10 @@ lab_charon_start() {
   rm -f "$dir/run/charon.pid" "$dir/run/charon.vici"
   local plugins=""
   [[ $LAB_APP_DATAPLANE == crossgate ]] && plugins=$LAB_DIR/plugins
-  LAB_NSRUN_PLUGINS=$plugins STRONGSWAN_CONF=$dir/strongswan.conf lab_launch charon cg-appliance \
+  LAB_NSRUN_PLUGINS=$plugins STRONGSWAN_CONF=$dir/strongswan.conf lab_launch charon "$LAB_NS_APPLIANCE" \
     "$dir/run" "$dir/charon.log" /usr/lib/ipsec/charon
-  lab_wait_daemon charon 20 "charon in cg-appliance" lab_app_swanctl --stats ||
-    lab_die "charon did not start in cg-appliance (see $dir/charon.log)"
+  lab_wait_daemon charon 20 "charon in $LAB_NS_APPLIANCE" lab_app_swanctl --stats ||
+    lab_die_log "$dir/charon.log" "charon did not start in $LAB_NS_APPLIANCE (see $dir/charon.log)"
 }
 
 lab_charon_stop() { lab_stop_pid charon "${1:-TERM}"; }
@@ -212,11 +213,11 @@ lab_crossgated_start() {
   fi
   rm -f "$dir/run/crossgate/control.sock"
   printf '%s\n' "$(lab_now_ms)" >"$LAB_STATE/crossgated.started_ms"
-  lab_launch crossgated cg-appliance "$dir/run" "$dir/crossgated.log" \
+  lab_launch crossgated "$LAB_NS_APPLIANCE" "$dir/run" "$dir/crossgated.log" \
     "$(lab_crossgate_bin crossgated)" --config "$dir/etc/crossgate.toml" --foreground
   lab_wait_daemon crossgated 20 "crossgated's control socket" \
     test -S "$dir/run/crossgate/control.sock" ||
-    lab_die "crossgated did not start (see $dir/crossgated.log)"
+    lab_die_log "$dir/crossgated.log" "crossgated did not start (see $dir/crossgated.log)"
 }
 
 lab_crossgated_stop() { lab_stop_pid crossgated "${1:-TERM}"; }
@@ -242,6 +243,6 @@ lab_app_set_psk() {
 lab_crossgate() {
   local dir
   dir=$(lab_app_dir)
-  (lab_nsrun cg-appliance "$dir/run" "$(lab_crossgate_bin crossgate)" \
+  (lab_nsrun "$LAB_NS_APPLIANCE" "$dir/run" "$(lab_crossgate_bin crossgate)" \
     -c "$dir/etc/crossgate.toml" "$@")
 }

@@ -212,7 +212,7 @@ lab_aws_prepare() {
 lab_aws_start() {
   local n=$1 dir ns inside
   dir=$(lab_aws_dir "$n")
-  ns=cg-aws-t$n
+  ns=$(lab_ns_aws "$n")
   inside=$(lab_tvar "$n" AWS_INSIDE)
   if lab_pid "aws-t$n" >/dev/null; then
     lab_say "aws-t$n is already running"
@@ -227,14 +227,16 @@ lab_aws_start() {
   LAB_NSRUN_PLUGINS=$plugins STRONGSWAN_CONF=$dir/strongswan.conf lab_launch "aws-t$n" "$ns" \
     "$dir/run" "$dir/charon.log" /usr/lib/ipsec/charon
   lab_wait_daemon "aws-t$n" 20 "charon in $ns" lab_aws_swanctl "$n" --stats ||
-    lab_die "charon did not start in $ns (see $dir/charon.log)"
+    lab_die_log "$dir/charon.log" "charon did not start in $ns (see $dir/charon.log)"
   lab_aws_swanctl "$n" --load-all --file "$dir/swanctl/swanctl.conf" >>"$dir/swanctl.out" 2>&1 ||
     lab_die "swanctl could not load $dir/swanctl/swanctl.conf (see $dir/swanctl.out)"
-  [[ $LAB_PEER == crossgate ]] && return 0
-  lab_wait_for 5 "ipsec0 in $ns" ip -n "$ns" link show ipsec0 ||
-    lab_die "kernel-libipsec created no ipsec0 in $ns"
-  ip -n "$ns" addr replace "$inside" dev ipsec0
-  ip -n "$ns" link set ipsec0 mtu 1436 up
+  if [[ $LAB_PEER != crossgate ]]; then
+    lab_wait_for 5 "ipsec0 in $ns" ip -n "$ns" link show ipsec0 ||
+      lab_die "kernel-libipsec created no ipsec0 in $ns"
+    ip -n "$ns" addr replace "$inside" dev ipsec0
+    ip -n "$ns" link set ipsec0 mtu 1436 up
+  fi
+  lab_vpc_attach "$n"
 }
 
 lab_aws_stop() { lab_stop_pid "aws-t$1" "${2:-TERM}"; }

@@ -1,24 +1,65 @@
 # shellcheck shell=bash
 # Shared helpers of scripts/lab: messages, state, namespaces, processes.
 #
-# State lives in /run/crossgate-lab (LAB_STATE): the work directory's path, one pid file per
+# State lives in LAB_STATE (/run/crossgate-lab): the work directory's path, one pid file per
 # process the lab started, and lab.env (the variables `up` computed). The work directory
 # (LAB_DIR, under /tmp) holds every generated file: configs, logs and one runtime directory per
 # daemon instance, which is bind-mounted over /run inside that instance's mount namespace so
 # that charon's compiled-in pid file and default VICI socket are private to the instance and
 # still reachable from outside at $LAB_DIR/<instance>/run/.
 
-LAB_STATE=${LAB_STATE:-/run/crossgate-lab}
-LAB_PREFIX=cg-
-# Every namespace the lab may create (down removes all of them, and any other cg-* too).
+#
+# Several labs can run side by side: CROSSGATE_LAB_PREFIX (default cg-) prefixes every namespace
+# name, and each instance has its own state directory (LAB_STATE, default /run/crossgate-lab for
+# the prefix cg-, /run/crossgate-lab-<prefix> otherwise) and work directory
+# (/tmp/crossgate-lab.<prefix>XXXXXX). Links are created inside the namespaces, so their names
+# never meet those of another instance. Namespace names below are written without the prefix
+# (appliance, aws-t1, ...); lab_ns adds it.
+
+LAB_PREFIX=${CROSSGATE_LAB_PREFIX:-cg-}
+if [[ ! $LAB_PREFIX =~ ^[a-z][a-z0-9]{0,7}-$ ]]; then
+  printf 'lab: error: CROSSGATE_LAB_PREFIX must be 1-8 lower-case letters or digits (starting with a letter) followed by "-" (got "%s")\n' "$LAB_PREFIX" >&2
+  exit 1
+fi
+if [[ $LAB_PREFIX == cg- ]]; then
+  LAB_STATE=${LAB_STATE:-/run/crossgate-lab}
+else
+  LAB_STATE=${LAB_STATE:-/run/crossgate-lab-${LAB_PREFIX%-}}
+fi
+# The work directory's name pattern: /tmp/crossgate-lab.<prefix>XXXXXX.
 # shellcheck disable=SC2034
-LAB_NAMESPACES=(cg-internet cg-aws-t1 cg-aws-t2 cg-azure-nat cg-appliance)
+LAB_DIR_PATTERN=/tmp/crossgate-lab.$LAB_PREFIX
+# Every namespace the lab may create (down removes all of them, and any other <prefix>* too).
+LAB_NS_INTERNET=${LAB_PREFIX}internet
+LAB_NS_AWS_T1=${LAB_PREFIX}aws-t1
+LAB_NS_AWS_T2=${LAB_PREFIX}aws-t2
+LAB_NS_AZURE_NAT=${LAB_PREFIX}azure-nat
+LAB_NS_APPLIANCE=${LAB_PREFIX}appliance
+LAB_NS_AWS_VPC=${LAB_PREFIX}aws-vpc
+LAB_NS_AZURE_PL=${LAB_PREFIX}azure-pl
+LAB_NS_AZURE_DNS=${LAB_PREFIX}azure-dns
+# shellcheck disable=SC2034
+LAB_NAMESPACES=("$LAB_NS_INTERNET" "$LAB_NS_AWS_T1" "$LAB_NS_AWS_T2" "$LAB_NS_AZURE_NAT"
+  "$LAB_NS_APPLIANCE" "$LAB_NS_AWS_VPC" "$LAB_NS_AZURE_PL" "$LAB_NS_AZURE_DNS")
+
+# lab_ns_aws N: the namespace of tunnel N's AWS endpoint.
+lab_ns_aws() { printf '%saws-t%s\n' "$LAB_PREFIX" "$1"; }
 
 lab_say() { printf 'lab: %s\n' "$*"; }
 lab_warn() { printf 'lab: warning: %s\n' "$*" >&2; }
 lab_die() {
   printf 'lab: error: %s\n' "$*" >&2
   exit 1
+}
+
+# lab_die_log LOG MESSAGE: lab_die, after the last lines of a daemon's LOG (a failed start
+# outside `up` leaves the lab and its logs in place, but a test's exit removes them).
+lab_die_log() {
+  if [[ -s $1 ]]; then
+    printf -- '--- %s (last lines)\n' "$1" >&2
+    tail -n 20 "$1" >&2
+  fi
+  lab_die "$2"
 }
 
 # lab_now_ms: wall-clock milliseconds.
@@ -52,7 +93,7 @@ lab_env_load() {
 
 lab_is_up() { [[ -f $LAB_STATE/lab.env ]]; }
 
-# lab_ns NAME: accepts "appliance" or "cg-appliance", prints the namespace name.
+# lab_ns NAME: accepts "appliance" or "<prefix>appliance", prints the namespace name.
 lab_ns() {
   local n=$1
   [[ $n == "$LAB_PREFIX"* ]] || n="$LAB_PREFIX$n"

@@ -93,7 +93,7 @@ lab_dp_start() {
     "$(lab_crossgate_bin crossgate-dataplane)" --log-level info "$@"
   lab_wait_daemon "$name" 20 "crossgate-dataplane's socket in $ns" \
     test -S "$dir/run/crossgate/dataplane.sock" ||
-    lab_die "crossgate-dataplane did not start in $ns (see $dir/dataplane.log)"
+    lab_die_log "$dir/dataplane.log" "crossgate-dataplane did not start in $ns (see $dir/dataplane.log)"
 }
 
 # lab_dp_wait_tun NS IFNAME CIDR: waits until the dataplane's TUN carries its address.
@@ -111,10 +111,10 @@ lab_dp_has_addr() {
 lab_app_dataplane_start() {
   local dir n
   dir=$(lab_app_dir)
-  lab_dp_start dataplane cg-appliance "$dir" --listen "$LAB_APPLIANCE_WAN_IP" \
+  lab_dp_start dataplane "$LAB_NS_APPLIANCE" "$dir" --listen "$LAB_APPLIANCE_WAN_IP" \
     --config "$dir/etc/crossgate.toml"
   for n in 1 2; do
-    lab_dp_wait_tun cg-appliance "$(lab_app_tun "$n")" "$(lab_tvar "$n" CUSTOMER_INSIDE)"
+    lab_dp_wait_tun "$LAB_NS_APPLIANCE" "$(lab_app_tun "$n")" "$(lab_tvar "$n" CUSTOMER_INSIDE)"
   done
 }
 
@@ -125,9 +125,9 @@ lab_app_dataplane_stop() { lab_stop_pid dataplane "${1:-TERM}"; }
 lab_aws_dataplane_start() {
   local n=$1 dir
   dir=$(lab_aws_dir "$n")
-  lab_dp_start "aws-t$n-dataplane" "cg-aws-t$n" "$dir" --listen "$(lab_tvar "$n" AWS_IP)" \
+  lab_dp_start "aws-t$n-dataplane" "$(lab_ns_aws "$n")" "$dir" --listen "$(lab_tvar "$n" AWS_IP)" \
     --tunnel "ipsec0:1:$(lab_tvar "$n" AWS_INSIDE):$(lab_tvar "$n" MTU)"
-  lab_dp_wait_tun "cg-aws-t$n" ipsec0 "$(lab_tvar "$n" AWS_INSIDE)"
+  lab_dp_wait_tun "$(lab_ns_aws "$n")" ipsec0 "$(lab_tvar "$n" AWS_INSIDE)"
 }
 
 lab_aws_dataplane_stop() { lab_stop_pid "aws-t$1-dataplane" "${2:-TERM}"; }

@@ -15,19 +15,23 @@ scratch=$(mktemp -d)
 T_SCRATCH=$scratch  # removed by t_lab_stop
 export T_SCRATCH
 trap 'rm -rf "$scratch"' EXIT
+workdir_pattern=/tmp/crossgate-lab.$T_PREFIX
 
 # t_nothing_left WORK_DIR: nothing of a lab remains: namespaces, state, its work directory,
 # charon/crossgated processes started with the lab's files.
 t_nothing_left() {
   local ns pid
-  ns=$(ip netns list | awk '{print $1}' | grep '^cg-' || true)
+  ns=$(ip netns list | awk '{print $1}' | grep "^$T_PREFIX" || true)
   [[ -z $ns ]] || { echo "namespaces left: $ns"; return 1; }
-  [[ ! -e /run/crossgate-lab ]] || { echo "/run/crossgate-lab left"; return 1; }
-  [[ $1 == /tmp/crossgate-lab.* ]] || { echo "unexpected work directory '$1'"; return 1; }
+  [[ ! -e $T_STATE ]] || { echo "$T_STATE left"; return 1; }
+  [[ $1 == "$workdir_pattern"* ]] || { echo "unexpected work directory '$1'"; return 1; }
   [[ ! -e $1 ]] || { echo "work directory $1 left"; return 1; }
-  for pid in $(pgrep -x charon; pgrep -x crossgated); do
-    if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -q '^STRONGSWAN_CONF=/tmp/crossgate-lab\.' ||
-      tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q '/tmp/crossgate-lab\.'; then
+  for ns in /etc/netns/"$T_PREFIX"*; do
+    [[ ! -e $ns ]] || { echo "$ns left"; return 1; }
+  done
+  for pid in $(pgrep -x charon; pgrep -x crossgated; pgrep -x crossgate-dns; pgrep -x unbound); do
+    if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qF "STRONGSWAN_CONF=$workdir_pattern" ||
+      tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$workdir_pattern"; then
       echo "lab process left: $pid"
       return 1
     fi
@@ -48,14 +52,14 @@ for mapping in "54.255.135.113 -> 203.0.113." "13.209.231.134 -> 198.51.100." "5
   t_check "up printed the mapping '$mapping...'" grep -qF "$mapping" "$scratch/up.out"
 done
 # shellcheck disable=SC1091
-source /run/crossgate-lab/lab.env
+source "$T_STATE/lab.env"
 is_doc() { [[ $1 =~ ^(192\.0\.2|198\.51\.100|203\.0\.113)\.[0-9]+$ ]]; }
 for a in "$LAB_CUSTOMER_IP" "$LAB_AWS_IP_1" "$LAB_AWS_IP_2"; do
   t_check "lab address $a is a documentation address" is_doc "$a"
 done
 only_private_addresses() {
   local ns a bad=""
-  for ns in $(ip netns list | awk '{print $1}' | grep '^cg-'); do
+  for ns in $(ip netns list | awk '{print $1}' | grep "^$T_PREFIX"); do
     for a in $(ip -n "$ns" -4 -o addr show | awk '{print $4}' | cut -d/ -f1); do
       [[ $a =~ ^(10\.|127\.|169\.254\.|192\.0\.2\.|198\.51\.100\.|203\.0\.113\.) ]] || bad+=" $ns:$a"
     done
@@ -84,6 +88,7 @@ t_say "lab up with a crossgated that exits at once"
 mkdir -p "$scratch/bin"
 ln -s "$bin/crossgate" "$scratch/bin/crossgate"
 ln -s "$bin/crossgate-dataplane" "$scratch/bin/crossgate-dataplane"
+ln -s "$bin/crossgate-dns" "$scratch/bin/crossgate-dns"
 export CROSSGATE_PLUGIN=${CROSSGATE_PLUGIN:-$(dirname "$bin")/lib/ipsec/plugins/libstrongswan-crossgate.so}
 printf '#!/bin/sh\necho "crossgated: refusing to start (test)" >&2\nexit 1\n' >"$scratch/bin/crossgated"
 chmod +x "$scratch/bin/crossgated"
@@ -92,7 +97,7 @@ if CROSSGATE_BIN=$scratch/bin "$T_LAB" up >"$scratch/up2.out" 2>&1; then
   t_fail "up succeeded although crossgated could not start"
 fi
 t_check "the failed up said why" grep -q 'crossgated did not start' "$scratch/up2.out"
-failed_dir=$(grep -o '/tmp/crossgate-lab\.[A-Za-z0-9]*' "$scratch/up2.out" | head -n 1)
+failed_dir=$(grep -o "${workdir_pattern}[A-Za-z0-9]*" "$scratch/up2.out" | head -n 1)
 t_check "the failed up left nothing behind" t_nothing_left "$failed_dir"
 
 t_say "PASS"

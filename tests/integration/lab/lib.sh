@@ -4,6 +4,14 @@
 
 T_ROOT=${CROSSGATE_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}
 T_LAB=$T_ROOT/scripts/lab
+# The lab instance (see scripts/lab.d/common.sh): CROSSGATE_LAB_PREFIX and LAB_STATE as there.
+T_PREFIX=${CROSSGATE_LAB_PREFIX:-cg-}
+if [[ $T_PREFIX == cg- ]]; then
+  T_STATE=${LAB_STATE:-/run/crossgate-lab}
+else
+  T_STATE=${LAB_STATE:-/run/crossgate-lab-${T_PREFIX%-}}
+fi
+export CROSSGATE_LAB_PREFIX=$T_PREFIX LAB_STATE=$T_STATE
 
 t_now_ms() { date +%s%3N; }
 t_say() { printf '[%s] %s\n' "$(date +%T)" "$*"; }
@@ -33,11 +41,11 @@ t_expect_eq() {
 
 # On failure: what the lab and the daemons saw.
 t_diagnostics() {
-  [[ -f /run/crossgate-lab/lab.env ]] || return 0
+  [[ -f $T_STATE/lab.env ]] || return 0
   echo "---- scripts/lab status"
   "$T_LAB" status 2>&1 || true
   local dir f
-  dir=$(sed -n 's/^LAB_DIR=//p' /run/crossgate-lab/lab.env)
+  dir=$(sed -n 's/^LAB_DIR=//p' "$T_STATE/lab.env")
   for f in "$dir"/appliance/crossgated.log "$dir"/appliance/charon.log "$dir"/aws-t1/charon.log \
     "$dir"/aws-t2/charon.log; do
     [[ -f $f ]] || continue
@@ -46,9 +54,9 @@ t_diagnostics() {
   done
 }
 
-# t_lab_lock: one lab user at a time on this machine. The lab's names are fixed, and CTest's
+# t_lab_lock: one user of a lab instance (prefix) at a time on this machine. CTest's
 # RESOURCE_LOCK only orders the tests of one ctest run, not runs in other build trees.
-T_LOCK_FILE=/run/lock/crossgate-lab.lock
+T_LOCK_FILE=/run/lock/crossgate-lab.${T_PREFIX%-}.lock
 T_LOCK_WAIT_S=${T_LOCK_WAIT_S:-400}
 t_lab_lock() {
   [[ -n ${T_LOCK_FD:-} ]] && return 0
@@ -67,7 +75,7 @@ t_lab_start() {
   trap 't_lab_stop' EXIT
   "$T_LAB" up "$@" || t_fail "scripts/lab up $*"
   # shellcheck disable=SC1091
-  source /run/crossgate-lab/lab.env
+  source "$T_STATE/lab.env"
 }
 
 # Also removes $T_SCRATCH (a test's temporary directory) when set.
