@@ -41,7 +41,13 @@ class CharonProcess {
         "crossgate.conf";
     std::ofstream conf(dir_ / "strongswan.conf");
     conf << "include " << fragment.string() << "\n"
-         << "charon {\n  plugins {\n    vici {\n      socket = unix://" << socketPath().string()
+         << "charon {\n"
+         // No crossgate-dataplane here: the product's list with kernel-libipsec and
+         // socket-default in place of the crossgate plugin.
+         << "  load = random nonce openssl pem pkcs1 pkcs8 x509 pubkey revocation constraints "
+            "sha1 sha2 aes gcm hmac kdf curve25519 gmp vici counters kernel-libipsec "
+            "kernel-netlink socket-default\n"
+         << "  plugins {\n    vici {\n      socket = unix://" << socketPath().string()
          << "\n    }\n  }\n"
          << extra_ << "\n}\n";
   }
