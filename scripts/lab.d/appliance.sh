@@ -140,11 +140,10 @@ charon {
 EOF
     fi
     # The lab's own lines, read last so they win: the VICI socket crossgated is told about, and
-    # for the stand-in fragment the fwmark that keeps charon's own packets out of
-    # kernel-libipsec's routes (see aws_peer.sh); a product fragment handles that itself.
+    # with kernel-libipsec, the fwmark that keeps charon's own packets out of its routes (see
+    # aws_peer.sh).
     local fwmark=""
-    ((${#product[@]})) || fwmark=$LAB_CHARON_FWMARK_PLUGINS
-    [[ $LAB_APP_DATAPLANE == crossgate ]] && fwmark=""
+    [[ $LAB_APP_DATAPLANE == libipsec ]] && fwmark=$LAB_CHARON_FWMARK_PLUGINS
     cat <<EOF
 charon {
   plugins {
@@ -155,11 +154,14 @@ ${fwmark:+$fwmark
 }  }
 }
 EOF
-    # crossgate-dataplane carries ESP: the plugin replaces kernel-libipsec and socket-default.
+    # crossgate-dataplane carries ESP: the plugin replaces kernel-libipsec and socket-default;
+    # without it (libipsec), the product's list gets them back in place of the plugin.
     if [[ $LAB_APP_DATAPLANE == crossgate ]]; then
       echo "charon {"
       lab_crossgate_charon_lines "$(lab_product_load_list)"
       echo "}"
+    elif ((${#product[@]})); then
+      printf 'charon {\n  load = %s\n}\n' "$(lab_libipsec_load_list "$(lab_product_load_list)")"
     fi
   } >"$dir/strongswan.conf"
 }

@@ -54,6 +54,21 @@ lab_crossgate_load_list() {
 
 # lab_crossgate_charon_lines LIST: the strongswan.conf lines (inside charon { }) that make a
 # charon use crossgate-dataplane; LIST is the plugin list it would load otherwise.
+# lab_libipsec_load_list LIST: the reverse of lab_crossgate_load_list, for an appliance without
+# crossgate-dataplane (--appliance-dataplane libipsec): kernel-libipsec and socket-default in place
+# of the crossgate plugin.
+lab_libipsec_load_list() {
+  local p out=()
+  for p in $1; do
+    case $p in
+      crossgate | kernel-libipsec | socket-default) ;;
+      kernel-netlink) out+=(kernel-libipsec kernel-netlink socket-default) ;;
+      *) out+=("$p") ;;
+    esac
+  done
+  printf '%s\n' "${out[*]}"
+}
+
 lab_crossgate_charon_lines() {
   cat <<EOF
   load_modular = no
