@@ -12,6 +12,7 @@ script=$src/image/firstboot/crossgate-firstboot
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 failures=0
+psk_sample=Xk2p9QwErTy7uIoP4aSdFgH1jKlZxCvB   # tunnel 1's key in data/aws-vpn-05.txt
 pass() { echo "PASS: $*"; }
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
@@ -52,7 +53,7 @@ grep -q '^public_ip = "203.0.113.10"' "$tmp/r/etc/crossgate/crossgate.toml" &&
   pass "public_ip from the AWS file" || fail "public_ip not taken from the AWS file"
 "$cli" config check "$tmp/r/etc/crossgate/crossgate.toml" >/dev/null && pass "result passes config check" ||
   fail "result fails config check"
-if grep -rq 'Xk2p9QwErTy7uIoP4aSdFgH1jKlZxCvB' "$tmp/out" "$tmp/r/etc/crossgate/crossgate.toml" "$tmp/r/etc/crossgate/vpn.d/aws-test.toml"; then
+if grep -rq "$psk_sample" "$tmp/out" "$tmp/r/etc/crossgate/crossgate.toml" "$tmp/r/etc/crossgate/vpn.d/aws-test.toml"; then
   fail "a PSK leaked into output or TOML"
 else
   pass "no PSK in output or TOML files"
@@ -68,8 +69,11 @@ expect_reject() {  # NAME FILE PATTERN
   else
     fail "$1: reason missing (want '$3'): $(cat "$tmp/out")"
   fi
-  [[ $(stat -c %a "$tmp/r/var/lib/crossgate/firstboot.failed" 2>/dev/null) == 644 ]] ||
-    fail "$1: firstboot.failed is not world-readable"
+  local failed=$tmp/r/var/lib/crossgate/firstboot.failed
+  [[ $(stat -c %a "$failed" 2>/dev/null) == 644 ]] || fail "$1: firstboot.failed is not mode 0644"
+  [[ $(wc -l <"$failed") == 1 && -n $(head -c 1 "$failed") ]] ||
+    fail "$1: firstboot.failed is not one line: $(cat "$failed")"
+  ! grep -q "$psk_sample" "$failed" "$tmp/out" || fail "$1: a PSK leaked into the reason"
   unchanged && pass "$1: /etc/crossgate unchanged" || fail "$1: /etc/crossgate changed"
   [[ ! -e $tmp/r/var/lib/crossgate/firstboot.done ]] || fail "$1: done marker written"
 }
@@ -89,7 +93,17 @@ expect_reject "invalid bare TOML" "$tmp/bad-toml" "already used"
 printf '#crossgate\nname = a\n' >"$tmp/bad-empty"
 expect_reject "bundle without sections" "$tmp/bad-empty" "neither"
 
-# 3. not for crossgate / nothing at all
+# 3. a rejected first boot, then corrected custom data: the failure record goes away
+fresh_root
+run_firstboot "$tmp/bad-key" || true
+if [[ -f $tmp/r/var/lib/crossgate/firstboot.failed ]] && run_firstboot "$tmp/good" &&
+  [[ ! -e $tmp/r/var/lib/crossgate/firstboot.failed && -f $tmp/r/var/lib/crossgate/firstboot.done ]]; then
+  pass "corrected custom data after a rejection: applied, firstboot.failed removed"
+else
+  fail "corrected custom data after a rejection: $(cat "$tmp/out")"
+fi
+
+# 4. not for crossgate / nothing at all
 for case in cloud-config empty; do
   fresh_root
   if [[ $case == cloud-config ]]; then printf '#cloud-config\nssh_pwauth: false\n' >"$tmp/ud"; else : >"$tmp/ud"; fi

@@ -1,8 +1,11 @@
 #!/bin/bash
 # Runs inside the booted crossgate image (injected through QEMU fw_cfg by boot_test.sh; output goes
 # to the virtio-serial port crossgate.selftest). Checks that the first boot imported the AWS file
-# from the NoCloud seed, that both tunnels are configured and known to crossgated, and that the
-# daemons are active. Never prints a pre-shared key.
+# from the NoCloud seed, that both tunnels are configured and known to crossgated, that the
+# daemons are active and charon runs on the crossgate plugin (kernel-ipsec + socket, no
+# kernel-libipsec, no socket-default). Then replays the first boot with bad custom data: the
+# services must stay down, the reason must be on the console and in `crossgate status`, and
+# /etc/crossgate must not change. Never prints a pre-shared key.
 set -u
 failures=0
 pass() { echo "PASS: $*"; }
@@ -20,7 +23,22 @@ for unit in crossgate-nftables.service crossgate-dataplane.service crossgated.se
   check "$unit is active" systemctl is-active --quiet "$unit"
 done
 check "base firewall table inet crossgate_base is loaded" sh -c 'nft list table inet crossgate_base >/dev/null'
-echo "INFO: strongswan.service: $(systemctl is-active strongswan.service)"
+check "strongswan.service (charon) is active" systemctl is-active --quiet strongswan.service
+stats=""
+for _ in $(seq 1 30); do
+  stats=$(swanctl --stats 2>&1) && break
+  sleep 1
+done
+plugins=$(printf '%s\n' "$stats" | sed -n 's/^loaded plugins: //p')
+echo "charon's plugins: $plugins"
+check "charon loaded the crossgate plugin" grep -qw crossgate <<<"$plugins"
+check "charon loaded kernel-netlink (kernel-net)" grep -qw kernel-netlink <<<"$plugins"
+check "charon did not load kernel-libipsec" bash -c '! grep -qw kernel-libipsec <<<"$1"' _ "$plugins"
+check "charon did not load socket-default" bash -c '! grep -qw socket-default <<<"$1"' _ "$plugins"
+dp_pid=$(systemctl show -p MainPID --value crossgate-dataplane.service)
+check "crossgate-dataplane (pid $dp_pid) holds UDP 500 and 4500" \
+  bash -c 'ss -Hulpn | grep -Eq ":500 .*pid=$1," && ss -Hulpn | grep -Eq ":4500 .*pid=$1,"' _ "$dp_pid"
+check "charon has no UDP 500/4500 socket of its own" bash -c '! ss -Hulpn | grep -Eq ":(500|4500) .*charon"'
 
 conf=/etc/crossgate/crossgate.toml
 frag=/etc/crossgate/vpn.d/aws-test.toml
@@ -87,6 +105,36 @@ for unit in $failed_units; do
   journalctl -b --no-pager -o short-monotonic -n 15 -u "$unit" 2>&1 | grep -v -i 'psk\|secret' | sed 's/^/  /'
 done
 echo "--- boot: $(systemd-analyze 2>/dev/null | head -n 1)"
+
+# --- a first boot with bad custom data --------------------------------------------------------
+echo "--- first boot again, with bad custom data"
+before=$(cd /etc/crossgate && find . -type f -print0 | sort -z | xargs -0 sha256sum)
+systemctl stop crossgated.service crossgate-dns.service strongswan.service crossgate-dataplane.service
+rm -f /var/lib/crossgate/firstboot.done
+user_data=/var/lib/cloud/instance/user-data.txt
+printf '#crossgate\nremote_network = 10.10.0.0/16\nbogus_key = 1\n' > "$user_data"
+systemctl restart crossgate-firstboot.service 2>/dev/null
+check "crossgate-firstboot.service failed" bash -c '[[ $(systemctl is-active crossgate-firstboot.service) == failed ]]'
+failed=/var/lib/crossgate/firstboot.failed
+check "$failed exists, mode 0644" bash -c "[[ \$(stat -c %a $failed 2>/dev/null) == 644 ]]"
+check "$failed is one line naming the bad key" \
+  bash -c "[[ \$(wc -l < $failed) == 1 ]] && grep -q \"unknown key 'bogus_key'\" $failed"
+echo "firstboot.failed: $(cat "$failed" 2>/dev/null)"
+systemctl start crossgate-dataplane.service crossgated.service crossgate-dns.service strongswan.service
+for unit in crossgate-dataplane.service crossgated.service crossgate-dns.service strongswan.service; do
+  check "$unit stays down" bash -c "! systemctl is-active --quiet $unit"
+done
+after=$(cd /etc/crossgate && find . -type f -print0 | sort -z | xargs -0 sha256sum)
+check "/etc/crossgate unchanged" test "$before" == "$after"
+ready=$(/usr/lib/crossgate/image-ready 2>&1)
+echo "console: $ready"
+check "the console marker says CROSSGATE-NOT-READY with the reason" \
+  bash -c 'grep -q "CROSSGATE-NOT-READY.*unknown key .bogus_key." <<<"$1"' _ "$ready"
+status_out=$(crossgate status 2>&1)
+echo "crossgate status:"
+printf '%s\n' "$status_out" | sed 's/^/  /'
+check "crossgate status shows the first-boot error" \
+  bash -c 'grep -qi "first.\?boot" <<<"$1" && grep -q "bogus_key" <<<"$1"' _ "$status_out"
 if ((failures)); then
   echo "RESULT: $failures check(s) failed"
   exit 1
