@@ -5,6 +5,7 @@ crossgate_add_library(crossgate_esp
     src/esp_decrypt.cc
     src/esp_drop_reasons.cc
     src/esp_encrypt.cc
+    src/esp_hmac.cc
     src/esp_inner.cc
     src/replay_window.cc
     src/sa_table.cc

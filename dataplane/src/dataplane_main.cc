@@ -99,6 +99,9 @@ int main(int argc, char** argv) {
   app.add_option("--config", config, "crossgate config file (tunnels from vpn[].tunnel[])");
   app.add_option("--workers", opts.dataplane.workers, "worker threads (default: cores)")
       ->check(CLI::Range(1, 64));
+  app.add_option("--outer-mtu", opts.dataplane.outer_mtu,
+                 "largest outer ESP-in-UDP datagram; inner packets are held to fit (default 1500)")
+      ->check(CLI::Range(576, 65535));
   app.add_flag("--no-udp-gso", no_udp_gso, "do not send with UDP_SEGMENT");
   app.add_flag("--no-udp-gro", no_udp_gro, "do not receive with UDP_GRO");
   app.add_flag("--no-tun-offload", no_tun_offload, "no TSO/checksum offload on the TUN devices");

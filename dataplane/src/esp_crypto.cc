@@ -1,7 +1,6 @@
 #include "esp_crypto.h"
 
 #include <fmt/format.h>
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
@@ -54,10 +53,6 @@ Error cryptoError(const char* what) {
   return makeError(Errc::kInternal, fmt::format("cipher setup: {}: {}", what, lastSslError()));
 }
 
-struct MacDeleter {
-  void operator()(EVP_MAC* mac) const { EVP_MAC_free(mac); }
-};
-
 }  // namespace
 
 IntegrityInfo integrityInfo(EspIntegrity integrity) noexcept {
@@ -78,8 +73,7 @@ IntegrityInfo integrityInfo(EspIntegrity integrity) noexcept {
 
 // Keys one worker's context set; returns what failed, or nullptr.
 const char* SaCrypto::initWorker(Worker& w, const EVP_CIPHER* cipher, std::span<const uint8_t> key,
-                                 const uint8_t* iv_key, EVP_MAC* hmac, const OSSL_PARAM* mac_params,
-                                 std::span<const uint8_t> int_key) const {
+                                 const uint8_t* iv_key) const {
   const int enc = encrypt_ ? 1 : 0;
   w.cipher = EVP_CIPHER_CTX_new();
   if (!w.cipher || EVP_CipherInit_ex(w.cipher, cipher, nullptr, nullptr, nullptr, enc) != 1) {
@@ -99,12 +93,6 @@ const char* SaCrypto::initWorker(Worker& w, const EVP_CIPHER* cipher, std::span<
         EVP_EncryptInit_ex(w.iv_gen, EVP_aes_128_ecb(), nullptr, iv_key, nullptr) != 1 ||
         EVP_CIPHER_CTX_set_padding(w.iv_gen, 0) != 1) {
       return "iv generator";
-    }
-  }
-  if (hmac != nullptr) {
-    w.mac = EVP_MAC_CTX_new(hmac);
-    if (!w.mac || EVP_MAC_init(w.mac, int_key.data(), int_key.size(), mac_params) != 1) {
-      return "hmac key";
     }
   }
   return nullptr;
@@ -141,16 +129,8 @@ Result<std::unique_ptr<SaCrypto>> SaCrypto::create(const SaConfig& config, unsig
     c->align_ = kAesBlock;
   }
 
-  std::unique_ptr<EVP_MAC, MacDeleter> hmac;
-  OSSL_PARAM mac_params[2];
-  if (!c->gcm_) {
-    hmac.reset(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
-    if (!hmac) {
-      return cryptoError("HMAC");
-    }
-    mac_params[0] =
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(info.digest), 0);
-    mac_params[1] = OSSL_PARAM_construct_end();
+  if (!c->gcm_ && !c->hmac_.init(config.integrity, config.int_key.bytes())) {
+    return cryptoError("hmac key");
   }
   // CBC outbound: a random per-SA key for IV generation (see esp.h), wiped once the contexts
   // hold its schedule.
@@ -161,8 +141,7 @@ Result<std::unique_ptr<SaCrypto>> SaCrypto::create(const SaConfig& config, unsig
   }
   const char* failed = nullptr;
   for (unsigned i = 0; i < num_workers && failed == nullptr; ++i) {
-    failed = c->initWorker(c->workers_[i], cipher, key, need_iv_gen ? iv_key : nullptr, hmac.get(),
-                           mac_params, config.int_key.bytes());
+    failed = c->initWorker(c->workers_[i], cipher, key, need_iv_gen ? iv_key : nullptr);
   }
   OPENSSL_cleanse(iv_key, sizeof(iv_key));
   if (failed != nullptr) {
@@ -176,7 +155,6 @@ SaCrypto::~SaCrypto() {
   for (unsigned i = 0; i < num_workers_; ++i) {
     EVP_CIPHER_CTX_free(workers_[i].cipher);
     EVP_CIPHER_CTX_free(workers_[i].iv_gen);
-    EVP_MAC_CTX_free(workers_[i].mac);
   }
   OPENSSL_cleanse(salt_.data(), salt_.size());
 }
@@ -248,16 +226,13 @@ bool SaCrypto::cbcIv(Worker& w, uint64_t seq, uint8_t iv[kCbcIvLen]) const noexc
   return true;
 }
 
-bool SaCrypto::hmac(Worker& w, const uint8_t* a, uint32_t a_len, const uint8_t* b, uint32_t b_len,
-                    uint8_t* icv) const noexcept {
+bool SaCrypto::hmac(Worker& /*w*/, const uint8_t* a, uint32_t a_len, const uint8_t* b,
+                    uint32_t b_len, uint8_t* icv) const noexcept {
   uint8_t full[EVP_MAX_MD_SIZE];
-  size_t outl = 0;
-  if (EVP_MAC_init(w.mac, nullptr, 0, nullptr) != 1 || EVP_MAC_update(w.mac, a, a_len) != 1 ||
-      (b_len != 0 && EVP_MAC_update(w.mac, b, b_len) != 1) ||
-      EVP_MAC_final(w.mac, full, &outl, sizeof(full)) != 1 || outl < icv_len_) {
-    ERR_clear_error();
+  if (hmac_.digestLen() < icv_len_) {
     return false;
   }
+  hmac_.compute(a, a_len, b, b_len, full);
   std::memcpy(icv, full, icv_len_);
   return true;
 }

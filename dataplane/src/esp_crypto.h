@@ -1,10 +1,10 @@
 // Per-SA, per-worker cipher contexts for the ESP packet path. Every context is keyed once at
 // install time (control plane); the packet path only re-initialises IVs (EVP_CipherInit_ex with
-// a NULL key) and resets HMAC state (EVP_MAC_init with a NULL key), so nothing is allocated and
-// no key schedule is recomputed per packet. Worker i touches only worker(i).
+// a NULL key) and copies the precomputed HMAC states (esp_hmac.h), so nothing is allocated and
+// no key schedule is recomputed per packet. Worker i touches only worker(i); the HMAC states are
+// read-only and shared.
 #pragma once
 
-#include <openssl/core.h>
 #include <openssl/evp.h>
 
 #include <array>
@@ -14,6 +14,7 @@
 
 #include "crossgate/common/result.h"
 #include "crossgate/dataplane/sa.h"
+#include "esp_hmac.h"
 
 namespace crossgate::dataplane {
 
@@ -37,7 +38,6 @@ class SaCrypto {
   struct alignas(64) Worker {
     EVP_CIPHER_CTX* cipher = nullptr;  // GCM or CBC, keyed, direction of the SA
     EVP_CIPHER_CTX* iv_gen = nullptr;  // CBC outbound: AES-128-ECB under the SA's IV key
-    EVP_MAC_CTX* mac = nullptr;        // CBC: HMAC under the integrity key
   };
 
   // Builds num_workers keyed context sets for the SA's direction. Errors never contain keys.
@@ -75,8 +75,7 @@ class SaCrypto {
  private:
   SaCrypto() = default;
   const char* initWorker(Worker& w, const EVP_CIPHER* cipher, std::span<const uint8_t> key,
-                         const uint8_t* iv_key, EVP_MAC* hmac, const OSSL_PARAM* mac_params,
-                         std::span<const uint8_t> int_key) const;
+                         const uint8_t* iv_key) const;
 
   std::unique_ptr<Worker[]> workers_;
   unsigned num_workers_ = 0;
@@ -86,6 +85,7 @@ class SaCrypto {
   uint32_t icv_len_ = 0;
   uint32_t align_ = 4;
   std::array<uint8_t, kGcmSaltLen> salt_{};
+  EspHmac hmac_;  // CBC: keyed with the integrity key
 };
 
 }  // namespace crossgate::dataplane

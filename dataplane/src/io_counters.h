@@ -21,6 +21,7 @@
   _(tun_tx_frames, false, "frames written to TUN devices")                                   \
   _(tun_tx_gro_merged, false, "decrypted TCP segments merged into a previous one (GRO)")     \
   _(fragmented, false, "oversized IPv4 packets without DF fragmented before encryption")     \
+  _(tso_resegmented, false, "TSO super-packets cut into smaller segments to fit the outer MTU") \
   _(mapping_events, false, "inbound ESP from a new address:port reported (MAPPING)")         \
   _(udp_runt, true, "UDP datagram on port 4500 too short to be IKE or ESP")                  \
   _(udp_send_error, true, "ESP datagrams the kernel refused to send")                        \

@@ -269,6 +269,18 @@ uint32_t Sa::overhead(uint32_t inner_len) const noexcept {
   return 8 + crypto_->ivLen() + (padded - inner_len) + crypto_->icvLen();
 }
 
+uint32_t Sa::maxInnerLength(uint32_t outer_mtu) const noexcept {
+  const uint32_t outer_headers = (config_.dst.family == 6 ? 40 : 20) + 8;
+  const uint32_t fixed = outer_headers + 8 + crypto_->ivLen() + crypto_->icvLen();
+  const uint32_t align = crypto_->align();
+  if (outer_mtu < fixed + align) {
+    return 0;
+  }
+  // The padded payload is a multiple of the alignment and carries pad length + next header.
+  const uint32_t payload = (outer_mtu - fixed) / align * align;
+  return payload - 2;
+}
+
 SaStats Sa::stats() const noexcept {
   return {bytes_.load(std::memory_order_relaxed), packets_.load(std::memory_order_relaxed),
           use_time_.load(std::memory_order_relaxed)};

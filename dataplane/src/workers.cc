@@ -34,6 +34,11 @@ uint32_t espHeaderLen(const Sa& sa) noexcept {
 
 }  // namespace
 
+uint32_t tunnelInnerMtu(const Sa& sa, uint32_t tun_mtu, uint32_t outer_mtu) noexcept {
+  const uint32_t fit = sa.maxInnerLength(outer_mtu);
+  return fit != 0 && fit < tun_mtu ? fit : tun_mtu;
+}
+
 class Worker {
  public:
   Worker(Dataplane& dp, unsigned index)
@@ -44,7 +49,7 @@ class Worker {
         tx_(dp.options().batch),
         frame_(kFrameBytes),
         arena_(kTxArenaBytes + 2 * kFrameBytes),
-        scratch_(2048),
+        scratch_(kFrameBytes),
         rx_pkts_(kMaxRxPackets),
         rx_results_(kMaxRxPackets),
         rx_msg_of_(kMaxRxPackets),
@@ -97,9 +102,10 @@ class Worker {
 
   void run();
   void readTun(size_t tun_index);
-  void encryptFrame(const SaEntry& entry, TunDevice& tun, const VnetHdr& hdr,
+  void encryptFrame(const SaEntry& entry, TunDevice& tun, uint32_t mtu, const VnetHdr& hdr,
                     std::span<const uint8_t> frame);
-  void oversized(const SaEntry& entry, TunDevice& tun, std::span<const uint8_t> pkt);
+  void oversized(const SaEntry& entry, TunDevice& tun, uint32_t mtu, const VnetHdr& hdr,
+                 std::span<const uint8_t> pkt);
   void sendSlots(const SaEntry& entry, uint8_t* base, size_t stride, size_t count);
   void queueTrain(const SaEntry& entry, const uint8_t* data, size_t len, size_t segment);
   void flushTx();
@@ -164,6 +170,9 @@ void Worker::readTun(size_t tun_index) {
   TunDevice& tun = *dp_.tun(tun_index);
   const auto snap = dp_.table().snapshot();
   const SaEntry* entry = snap->findOutbound(tun.spec().if_id);
+  const uint32_t mtu = entry == nullptr
+                           ? tun.spec().mtu
+                           : tunnelInnerMtu(*entry->sa, tun.spec().mtu, dp_.options().outer_mtu);
   for (size_t round = 0; round < dp_.options().batch; ++round) {
     const ssize_t n = ::read(tun.fd(), frame_.data(), frame_.size());
     if (n < static_cast<ssize_t>(sizeof(VnetHdr))) {
@@ -178,33 +187,40 @@ void Worker::readTun(size_t tun_index) {
       esp_.counters().drop(EspDrop::no_sa);
       continue;
     }
-    encryptFrame(*entry, tun, hdr, frame);
+    encryptFrame(*entry, tun, mtu, hdr, frame);
   }
   flushTx();
 }
 
-void Worker::encryptFrame(const SaEntry& entry, TunDevice& tun, const VnetHdr& hdr,
+void Worker::encryptFrame(const SaEntry& entry, TunDevice& tun, uint32_t mtu, const VnetHdr& in_hdr,
                           std::span<const uint8_t> frame) {
   const Sa& sa = *entry.sa;
-  const uint32_t mtu = tun.spec().mtu;
+  VnetHdr hdr = in_hdr;
   const bool gso = (hdr.gso_type & 0x7f) != kVnetGsoNone;
   if (!gso && frame.size() > mtu) {
-    oversized(entry, tun, frame);
+    oversized(entry, tun, mtu, hdr, frame);
     return;
   }
   size_t full = frame.size();
   size_t count_max = 1;
   if (gso) {
     io_.add(IoCounter::tun_rx_tso_frames);
-    const size_t ihl = frame.size() >= 20 && (frame[0] >> 4) == 4 ? size_t{frame[0] & 0x0fu} * 4 : 40;
+    const size_t ihl =
+        frame.size() >= 20 && (frame[0] >> 4) == 4 ? size_t{frame[0] & 0x0fu} * 4 : 40;
     if (frame.size() < ihl + 20 || hdr.gso_size == 0) {
       io_.add(IoCounter::tun_malformed);
       return;
     }
     const size_t hlen = ihl + size_t{frame[ihl + 12]} / 16 * 4;
-    if (hlen > frame.size()) {
+    if (hlen > frame.size() || hlen >= mtu) {
       io_.add(IoCounter::tun_malformed);
       return;
+    }
+    if (hlen + hdr.gso_size > mtu) {
+      // Segments would not fit the outer MTU with this SA's overhead: cut them smaller (a TCP
+      // receiver takes any segment size) rather than drop the super-packet.
+      hdr.gso_size = static_cast<uint16_t>(mtu - hlen);
+      io_.add(IoCounter::tso_resegmented);
     }
     full = hlen + hdr.gso_size;
     count_max = std::max<size_t>(1, (frame.size() - hlen + hdr.gso_size - 1) / hdr.gso_size);
@@ -229,12 +245,13 @@ void Worker::encryptFrame(const SaEntry& entry, TunDevice& tun, const VnetHdr& h
   sendSlots(entry, base, stride, static_cast<size_t>(count));
 }
 
-void Worker::oversized(const SaEntry& entry, TunDevice& tun, std::span<const uint8_t> pkt) {
-  const uint32_t mtu = tun.spec().mtu;
+void Worker::oversized(const SaEntry& entry, TunDevice& tun, uint32_t mtu, const VnetHdr& hdr,
+                       std::span<const uint8_t> pkt) {
   if (ipDontFragment(pkt)) {
     io_.add(IoCounter::too_big_df);
-    const size_t len = buildPacketTooBig(pkt, mtu, tun.icmpSourceAddr(),
-                                         {scratch_.data() + sizeof(VnetHdr), scratch_.size() - sizeof(VnetHdr)});
+    const size_t len =
+        buildPacketTooBig(pkt, mtu, tun.icmpSourceAddr(),
+                          {scratch_.data() + sizeof(VnetHdr), scratch_.size() - sizeof(VnetHdr)});
     if (len > 0) {
       std::memset(scratch_.data(), 0, sizeof(VnetHdr));
       if (::write(tun.fd(), scratch_.data(), sizeof(VnetHdr) + len) < 0) {
@@ -244,10 +261,20 @@ void Worker::oversized(const SaEntry& entry, TunDevice& tun, std::span<const uin
     return;
   }
   const Sa& sa = *entry.sa;
+  if (hdr.flags & kVnetNeedsCsum) {
+    // Complete the partial checksum before the payload is cut into fragments.
+    SplitOut whole{scratch_.data(), scratch_.size(), 0, 1, tx_lens_.data()};
+    if (tsoSplit(hdr, pkt, whole) != 1) {
+      io_.add(IoCounter::tun_malformed);
+      return;
+    }
+    pkt = {scratch_.data(), tx_lens_[0]};
+  }
   const size_t stride = mtu + sa.overhead(mtu);
   flushTx();
   uint8_t* base = arena_.data();
-  SplitOut out{base, stride, espHeaderLen(sa), std::min<size_t>(tx_pkts_.size(), 64), tx_lens_.data()};
+  SplitOut out{base, stride, espHeaderLen(sa), std::min<size_t>(tx_pkts_.size(), 64),
+               tx_lens_.data()};
   const int count = ipv4Fragment(pkt, mtu, out);
   if (count <= 0) {
     io_.add(IoCounter::too_big);

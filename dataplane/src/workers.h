@@ -35,7 +35,16 @@ struct DataplaneOptions {
   bool tun_offload = true;  // TSO super-packets from the TUN
   bool tun_gro = true;      // coalesced writes into the TUN
   size_t batch = 64;
+  // The largest outer datagram (IP + UDP + ESP) the path takes unfragmented: 1500 on Azure and
+  // AWS (Azure drops IP fragments behind its NAT). Inner packets are held to what fits: larger
+  // TSO super-packets are segmented smaller, larger single packets get ICMP "fragmentation
+  // needed" (DF, IPv6) or are fragmented before encryption (IPv4 without DF).
+  uint32_t outer_mtu = 1500;
 };
+
+// The inner MTU of a tunnel while `sa` is its outbound SA: the TUN's MTU, or less if the SA's
+// overhead would push a full-size packet's ESP-in-UDP datagram past outer_mtu.
+uint32_t tunnelInnerMtu(const Sa& sa, uint32_t tun_mtu, uint32_t outer_mtu) noexcept;
 
 class Worker;
 

@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
   app.add_option("--if-id", if_id);
   app.add_option("--spi-in", spi_in)->required();
   app.add_option("--spi-out", spi_out)->required();
-  app.add_option("--alg", alg, "gcm128|gcm256|cbc128-sha1|cbc256-sha256");
+  app.add_option("--alg", alg, "gcm128|gcm256|cbc128-sha1|cbc256-sha256|cbc256-sha512");
   app.add_option("--seed", seed);
   app.add_option("--soft-seconds", soft_s);
   app.add_option("--hard-seconds", hard_s);
@@ -110,6 +110,8 @@ int main(int argc, char** argv) {
     enc_alg = 12, enc_len = 16, int_alg = 2, int_len = 20;
   } else if (alg == "cbc256-sha256") {
     enc_alg = 12, enc_len = 32, int_alg = 12, int_len = 32;
+  } else if (alg == "cbc256-sha512") {
+    enc_alg = 12, enc_len = 32, int_alg = 14, int_len = 64;
   } else if (alg != "gcm128") {
     std::fprintf(stderr, "dp_sactl: unknown --alg %s\n", alg.c_str());
     return 2;

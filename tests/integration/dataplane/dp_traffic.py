@@ -72,6 +72,7 @@ def replay(iface, dst, count):
     raw.bind((iface, 0))
     raw.settimeout(20)
     dst_bytes = socket.inet_aton(dst)
+    print("capturing", flush=True)
     while True:
         frame = raw.recv(65535)
         ip = frame[14:]

@@ -4,7 +4,8 @@
 # HMAC-SHA2-256: ping through the tunnel, a 64 MiB TCP transfer with matching SHA-256; then
 # forged ESP (unknown SPI, bad ICV) and replayed packets are dropped and counted by reason;
 # lifetimes raise soft then hard EXPIRE exactly once; a DF packet above the tunnel MTU gets
-# ICMP "fragmentation needed". Offloads are exercised both on and off.
+# ICMP "fragmentation needed"; with MTU 1436 and AES-256-CBC/HMAC-SHA2-512 no outer datagram
+# exceeds 1500 bytes. Offloads are exercised both on and off.
 set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "needs root"; exit 1; }
 here=$(cd "$(dirname "$0")" && pwd)
@@ -55,14 +56,14 @@ spi=$(dp_stats a | python3 -c "import json,sys; print([s['spi'] for s in json.lo
 ip netns exec ${P}b python3 "$here/dp_traffic.py" inject 192.0.2.1 bad_icv "$spi" 17 >/dev/null
 ip netns exec ${P}a python3 "$here/dp_traffic.py" replay ${P}va 192.0.2.1 5 >"$WORK/replay.out" &
 rp=$!
-sleep 0.5
+for i in $(seq 1 100); do grep -q capturing "$WORK/replay.out" && break; sleep 0.1; done
 ip netns exec ${P}b ping -c 3 -i 0.2 10.99.0.1 >/dev/null
 wait $rp || fail "replay capture"
 sleep 0.5
 unknown=$(( $(dp_total a drop_unknown_spi) - before_unknown ))
 bad_icv=$(dp_total a drop_bad_icv)
 replayed=$(dp_total a drop_replay)
-dp_log "unknown_spi +$unknown, bad_icv $bad_icv, replay $replayed ($(cat "$WORK/replay.out"))"
+dp_log "unknown_spi +$unknown, bad_icv $bad_icv, replay $replayed ($(tail -n 1 "$WORK/replay.out"))"
 [ "$unknown" -ge 25 ] || fail "unknown SPI drops not counted ($unknown)"
 [ "$bad_icv" -ge 17 ] || fail "bad ICV drops not counted ($bad_icv)"
 [ "$replayed" -ge 5 ] || fail "replayed packets not counted ($replayed)"
@@ -75,6 +76,22 @@ grep -q -i "mtu = 1400\|frag needed\|message too long" <<<"$out" || fail "no ICM
 [ "$(dp_total a drop_too_big_df)" -ge 1 ] || fail "too_big_df not counted"
 dp_log "DF ping above the MTU answered: $(grep -i -m1 'mtu\|frag' <<<"$out")"
 ip -n ${P}a link set cgt0 mtu 1400
+
+dp_log "== outer MTU: tunnel MTU 1436, AES-256-CBC/HMAC-SHA2-512 in UDP, 1500-byte outer path"
+# The largest overhead of the algorithms: a full 1436-byte inner packet would leave as a
+# 1540-byte datagram. The dataplane holds the inner packets to 1406 bytes instead: TSO frames are
+# cut smaller, a DF packet above it gets ICMP "fragmentation needed" with MTU 1406, and the kernel
+# never fragments an outer datagram.
+DP_MTU=1436 restart_pair cbc256-sha512
+frags() { ip netns exec ${P}a nstat -az IpFragCreates | awk '/IpFragCreates/ {print $2}'; }
+frag_before=$(frags)
+transfer 32
+out=$(ip netns exec ${P}a ping -c 2 -M do -s 1408 -W 2 10.99.0.2 2>&1 || true)
+grep -q "1406" <<<"$out" || fail "no ICMP frag-needed with MTU 1406: $out"
+ip netns exec ${P}a ping -c 2 -M do -s 1378 -W 2 10.99.0.2 >/dev/null || fail "1406-byte DF ping"
+[ "$(frags)" = "$frag_before" ] || fail "outer datagrams were fragmented ($frag_before -> $(frags))"
+[ "$(dp_total a tso_resegmented)" -ge 1 ] || fail "TSO frames were not cut to the outer MTU"
+dp_log "outer MTU kept: $(dp_total a tso_resegmented) TSO frames cut, DF ping answered $(grep -o -m1 'mtu[ =]*1406' <<<"$out"), no outer fragments"
 
 dp_log "== lifetimes: soft then hard EXPIRE exactly once"
 kill "$SACTL_PID_a"; wait "$SACTL_PID_a" 2>/dev/null || true

@@ -1,13 +1,16 @@
-// Userspace TSO splitting, TCP coalescing (GRO), ICMP "packet too big", IPv4 fragmentation and
-// the UDP demultiplexing rule, on hand-built packets.
+// Userspace TSO splitting, TCP coalescing (GRO), ICMP "packet too big", IPv4 fragmentation, the
+// outer-MTU limit of the TUN -> ESP path and the UDP demultiplexing rule, on hand-built packets.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
+#include "esp_test_util.h"
 #include "tun_offload.h"
 #include "udp_io.h"
+#include "workers.h"
 
 namespace crossgate::dataplane {
 namespace {
@@ -106,6 +109,21 @@ TEST(IoOffload, ChecksumMatchesReference) {
   }
   const uint16_t ours = ntohs(csumFold(csumPartial(data.data(), data.size(), 0)));
   EXPECT_EQ(ours, refChecksum(data));
+}
+
+TEST(IoOffload, ChecksumMatchesReferenceAtEveryLengthAndAlignment) {
+  std::vector<uint8_t> data(300 + 8);
+  for (size_t i = 0; i < data.size(); ++i) {
+    data[i] = static_cast<uint8_t>(0xff - i * 11);
+  }
+  for (size_t start = 0; start < 4; ++start) {
+    for (size_t len = 0; len <= 300; ++len) {
+      const std::vector<uint8_t> part(data.begin() + static_cast<long>(start),
+                                      data.begin() + static_cast<long>(start + len));
+      const uint16_t ours = ntohs(csumFold(csumPartial(data.data() + start, len, 0)));
+      ASSERT_EQ(ours, refChecksum(part)) << "start " << start << " len " << len;
+    }
+  }
 }
 
 TEST(IoOffload, TsoSplitProducesValidSegments) {
@@ -293,6 +311,50 @@ TEST(IoOffload, Ipv4FragmentationCoversThePayload) {
     joined.insert(joined.end(), f + 20, f + lens[static_cast<size_t>(i)]);
   }
   EXPECT_EQ(joined, std::vector<uint8_t>(pkt.begin() + 20, pkt.end()));
+}
+
+// A tunnel with MTU 1436 behind a 1500-byte outer path (NAT-T, IPv4): the kernel hands the TUN
+// TSO super-packets cut for MSS 1384 (1436 - 52 bytes of IPv4/TCP headers with timestamps). For
+// each algorithm the worker's inner MTU, applied as the segment size as the worker does, yields
+// ESP-in-UDP datagrams of at most 1500 bytes that carry the whole payload.
+TEST(IoOffload, FullSizeSegmentsFitTheOuterMtuWithEveryAlgorithm) {
+  constexpr uint32_t kTunMtu = 1436;
+  constexpr uint32_t kOuterMtu = 1500;
+  constexpr size_t kHlen = 52;
+  const auto super = tcp4(1000, 20 * (kTunMtu - kHlen) + 100, 5);
+  for (const auto& algo : test::allAlgos()) {
+    SaTable table(1);
+    ASSERT_TRUE(table.install(test::makeConfig(algo, false, false, 0xc0000200), 0).ok());
+    const SaEntry* entry = table.snapshot()->findOutbound(7);
+    ASSERT_NE(entry, nullptr);
+    const uint32_t mtu = tunnelInnerMtu(*entry->sa, kTunMtu, kOuterMtu);
+    EXPECT_LE(mtu, kTunMtu);
+    EXPECT_EQ(mtu == kTunMtu, algo.cipher == EspCipher::kAesGcm16) << algo.name;
+    VnetHdr h{};
+    h.flags = kVnetNeedsCsum;
+    h.gso_type = kVnetGsoTcpV4;
+    h.gso_size = static_cast<uint16_t>(std::min<size_t>(kTunMtu - kHlen, mtu - kHlen));
+    h.csum_start = 20;
+    h.csum_offset = 16;
+    constexpr size_t kStride = 2048;
+    std::vector<uint8_t> out(64 * kStride);
+    std::vector<uint32_t> lens(64);
+    SplitOut so{out.data(), kStride, kPacketHeadroom, 64, lens.data()};
+    const int n = tsoSplit(h, super, so);
+    ASSERT_GT(n, 20) << algo.name;
+    EspWorker worker(0);
+    size_t carried = 0;
+    for (int i = 0; i < n; ++i) {
+      const size_t idx = static_cast<size_t>(i);
+      PacketBuf pkt(out.data() + idx * kStride, kStride, kPacketHeadroom, lens[idx]);
+      EXPECT_LE(pkt.length, mtu);
+      EXPECT_TRUE(tcpChecksumOk(pkt.data(), pkt.length));
+      carried += pkt.length - kHlen;
+      ASSERT_EQ(espEncrypt(*entry, pkt, worker), EspDrop::kNone);
+      EXPECT_LE(pkt.length + 20 + 8, kOuterMtu) << algo.name << " segment " << i;
+    }
+    EXPECT_EQ(carried, super.size() - kHlen) << algo.name;
+  }
 }
 
 TEST(IoOffload, UdpDemuxFollowsRfc3948) {

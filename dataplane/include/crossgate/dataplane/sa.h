@@ -151,6 +151,11 @@ class Sa {
   // Bytes ESP adds to an inner packet of `inner_len` bytes (header, IV, padding, trailer, ICV),
   // for MTU decisions. Outer IP/UDP not included.
   uint32_t overhead(uint32_t inner_len) const noexcept;
+  // The largest inner packet whose ESP-in-UDP datagram (RFC 3948: outer IPv4 or IPv6 header by
+  // the SA's address family, UDP header, ESP header, IV, padded payload, ICV) is at most
+  // outer_mtu bytes; 0 if none fits. With outer_mtu 1500 and a tunnel MTU of 1436 this is what
+  // keeps AES-CBC with the longer ICVs off the 1500-byte limit (e.g. 1406 for HMAC-SHA2-512).
+  uint32_t maxInnerLength(uint32_t outer_mtu) const noexcept;
 
   SaStats stats() const noexcept;
   // True once a hard limit was reached: the SA then drops every packet (sa_expired).
