@@ -13,6 +13,7 @@
 
 #include "crossgate/common/log.h"
 #include "ldns_util.h"
+#include "asio_address.h"
 
 namespace crossgate::dns {
 
@@ -25,15 +26,6 @@ namespace {
 
 constexpr size_t kMaxInFlight = 4096;
 constexpr auto kMinAttempt = std::chrono::milliseconds(50);
-
-asio::ip::address toAsio(const IpAddress& ip) {
-  if (ip.isV4()) {
-    return asio::ip::address_v4(ip.v4HostOrder());
-  }
-  asio::ip::address_v6::bytes_type b;
-  std::memcpy(b.data(), ip.bytes().data(), 16);
-  return asio::ip::address_v6(b);
-}
 
 bool isFailureRcode(uint8_t rcode) {
   return rcode == static_cast<uint8_t>(Rcode::kServFail) ||

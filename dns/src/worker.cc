@@ -10,6 +10,7 @@
 #include <cstring>
 #include <deque>
 
+#include "asio_address.h"
 #include "crossgate/common/log.h"
 
 namespace crossgate::dns {
@@ -47,15 +48,6 @@ IpAddress fromAsio(const asio::ip::address& a) {
   const auto bytes = a.to_v6().to_bytes();
   std::memcpy(b.data(), bytes.data(), 16);
   return IpAddress::v6(b);
-}
-
-asio::ip::address toAsio(const IpAddress& ip) {
-  if (ip.isV4()) {
-    return asio::ip::address_v4(ip.v4HostOrder());
-  }
-  asio::ip::address_v6::bytes_type b;
-  std::memcpy(b.data(), ip.bytes().data(), 16);
-  return asio::ip::address_v6(b);
 }
 
 template <typename Socket>

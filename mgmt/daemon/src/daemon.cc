@@ -35,6 +35,18 @@ Daemon::~Daemon() { stop(); }
 
 Result<std::vector<DesiredTunnel>> Daemon::loadDesired(std::optional<config::Config>* config,
                                                        std::vector<std::string>* problems) {
+  auto desired = checkDesired(config, problems);
+  if (!desired) {
+    auto log = log::get("mgmt");
+    for (const std::string& p : *problems) {
+      log->error("{}", p);
+    }
+  }
+  return desired;
+}
+
+Result<std::vector<DesiredTunnel>> Daemon::checkDesired(std::optional<config::Config>* config,
+                                                        std::vector<std::string>* problems) {
   config::LoadResult loaded = loader_(options_.config_path);
   if (!loaded.ok()) {
     for (const config::Diagnostic& d : loaded.errors) {
@@ -65,9 +77,6 @@ Status Daemon::start() {
   std::optional<config::Config> config;
   auto desired = loadDesired(&config, &problems);
   if (!desired) {
-    for (const std::string& p : problems) {
-      log->error("{}", p);
-    }
     return makeError(Errc::kInvalidArgument,
                      fmt::format("{}: {} ({} problem(s))", options_.config_path.string(),
                                  desired.error().message, problems.size()));
@@ -107,9 +116,6 @@ std::vector<std::string> Daemon::reload() {
   std::optional<config::Config> config;
   auto desired = loadDesired(&config, &problems);
   if (!desired) {
-    for (const std::string& p : problems) {
-      log->error("{}", p);
-    }
     log->error("{}: not reloaded, keeping the running configuration",
                options_.config_path.string());
     return problems;

@@ -67,8 +67,11 @@ class Daemon {
   RoutingManager* routing() { return routing_.get(); }
 
  private:
+  // Loads and checks the config file; on failure, every problem is logged and returned.
   Result<std::vector<DesiredTunnel>> loadDesired(std::optional<config::Config>* config,
                                                  std::vector<std::string>* problems);
+  Result<std::vector<DesiredTunnel>> checkDesired(std::optional<config::Config>* config,
+                                                  std::vector<std::string>* problems);
   Status startRouting();
   void waitSignal();
 
