@@ -1,6 +1,7 @@
 # ESP processing core: crypto, SA table, anti-replay window, inner packet checks.
 crossgate_add_library(crossgate_esp
   SOURCES
+    src/esp_cipher.cc
     src/esp_crypto.cc
     src/esp_decrypt.cc
     src/esp_drop_reasons.cc

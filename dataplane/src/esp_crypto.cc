@@ -10,27 +10,27 @@
 namespace crossgate::dataplane {
 namespace {
 
-const EVP_CIPHER* gcmCipher(size_t key_len) {
+const char* gcmCipher(size_t key_len) {
   switch (key_len) {
     case 16:
-      return EVP_aes_128_gcm();
+      return "AES-128-GCM";
     case 24:
-      return EVP_aes_192_gcm();
+      return "AES-192-GCM";
     case 32:
-      return EVP_aes_256_gcm();
+      return "AES-256-GCM";
     default:
       return nullptr;
   }
 }
 
-const EVP_CIPHER* cbcCipher(size_t key_len) {
+const char* cbcCipher(size_t key_len) {
   switch (key_len) {
     case 16:
-      return EVP_aes_128_cbc();
+      return "AES-128-CBC";
     case 24:
-      return EVP_aes_192_cbc();
+      return "AES-192-CBC";
     case 32:
-      return EVP_aes_256_cbc();
+      return "AES-256-CBC";
     default:
       return nullptr;
   }
@@ -71,31 +71,16 @@ IntegrityInfo integrityInfo(EspIntegrity integrity) noexcept {
   return {0, 0, nullptr};
 }
 
-// Keys one worker's context set; returns what failed, or nullptr.
-const char* SaCrypto::initWorker(Worker& w, const EVP_CIPHER* cipher, std::span<const uint8_t> key,
-                                 const uint8_t* iv_key) const {
-  const int enc = encrypt_ ? 1 : 0;
-  w.cipher = EVP_CIPHER_CTX_new();
-  if (!w.cipher || EVP_CipherInit_ex(w.cipher, cipher, nullptr, nullptr, nullptr, enc) != 1) {
-    return "cipher context";
-  }
-  if (gcm_ && EVP_CIPHER_CTX_ctrl(w.cipher, EVP_CTRL_GCM_SET_IVLEN, kGcmSaltLen + kGcmIvLen,
-                                  nullptr) != 1) {
-    return "gcm iv length";
-  }
-  if (EVP_CipherInit_ex(w.cipher, nullptr, nullptr, key.data(), nullptr, enc) != 1 ||
-      EVP_CIPHER_CTX_set_padding(w.cipher, 0) != 1) {
-    return "cipher key";
+// Keys one worker's context set.
+Status SaCrypto::initWorker(Worker& w, const char* cipher, std::span<const uint8_t> key,
+                            const uint8_t* iv_key) const {
+  if (Status st = w.cipher.init(cipher, key, encrypt_, /*padding=*/gcm_); !st) {
+    return st;
   }
   if (iv_key != nullptr) {
-    w.iv_gen = EVP_CIPHER_CTX_new();
-    if (!w.iv_gen ||
-        EVP_EncryptInit_ex(w.iv_gen, EVP_aes_128_ecb(), nullptr, iv_key, nullptr) != 1 ||
-        EVP_CIPHER_CTX_set_padding(w.iv_gen, 0) != 1) {
-      return "iv generator";
-    }
+    return w.iv_gen.init("AES-128-ECB", {iv_key, 16}, true, /*padding=*/false);
   }
-  return nullptr;
+  return okStatus();
 }
 
 Result<std::unique_ptr<SaCrypto>> SaCrypto::create(const SaConfig& config, unsigned num_workers) {
@@ -107,7 +92,7 @@ Result<std::unique_ptr<SaCrypto>> SaCrypto::create(const SaConfig& config, unsig
   auto key = config.enc_key.bytes();
   const IntegrityInfo info = integrityInfo(config.integrity);
 
-  const EVP_CIPHER* cipher = nullptr;
+  const char* cipher = nullptr;
   if (c->gcm_) {
     if (key.size() <= kGcmSaltLen || !(cipher = gcmCipher(key.size() - kGcmSaltLen))) {
       return makeError(Errc::kInvalidArgument, "aes-gcm key length must be 16, 24 or 32 + 4");
@@ -139,23 +124,19 @@ Result<std::unique_ptr<SaCrypto>> SaCrypto::create(const SaConfig& config, unsig
   if (need_iv_gen && RAND_bytes(iv_key, sizeof(iv_key)) != 1) {
     return cryptoError("random IV key");
   }
-  const char* failed = nullptr;
-  for (unsigned i = 0; i < num_workers && failed == nullptr; ++i) {
-    failed = c->initWorker(c->workers_[i], cipher, key, need_iv_gen ? iv_key : nullptr);
+  Status st = okStatus();
+  for (unsigned i = 0; i < num_workers && st; ++i) {
+    st = c->initWorker(c->workers_[i], cipher, key, need_iv_gen ? iv_key : nullptr);
   }
   OPENSSL_cleanse(iv_key, sizeof(iv_key));
-  if (failed != nullptr) {
-    return cryptoError(failed);
+  if (!st) {
+    return st.error();
   }
   return c;
 }
 
 SaCrypto::~SaCrypto() {
-  // EVP_CIPHER_CTX_free and EVP_MAC_CTX_free cleanse the key schedules they hold.
-  for (unsigned i = 0; i < num_workers_; ++i) {
-    EVP_CIPHER_CTX_free(workers_[i].cipher);
-    EVP_CIPHER_CTX_free(workers_[i].iv_gen);
-  }
+  // The workers' cipher contexts cleanse their key schedules when they are freed.
   OPENSSL_cleanse(salt_.data(), salt_.size());
 }
 
@@ -164,12 +145,9 @@ bool SaCrypto::gcmSeal(Worker& w, const uint8_t iv[kGcmIvLen], const uint8_t* aa
   uint8_t nonce[kGcmSaltLen + kGcmIvLen];
   std::memcpy(nonce, salt_.data(), kGcmSaltLen);
   std::memcpy(nonce + kGcmSaltLen, iv, kGcmIvLen);
-  int outl = 0;
-  if (EVP_CipherInit_ex(w.cipher, nullptr, nullptr, nullptr, nonce, -1) != 1 ||
-      EVP_CipherUpdate(w.cipher, nullptr, &outl, aad, static_cast<int>(aad_len)) != 1 ||
-      EVP_CipherUpdate(w.cipher, data, &outl, data, static_cast<int>(len)) != 1 ||
-      EVP_CipherFinal_ex(w.cipher, data + outl, &outl) != 1 ||
-      EVP_CIPHER_CTX_ctrl(w.cipher, EVP_CTRL_GCM_GET_TAG, kGcmIcvLen, tag) != 1) {
+  if (!w.cipher.setIv(nonce, sizeof(nonce)) || !w.cipher.update(nullptr, aad, aad_len) ||
+      !w.cipher.update(data, data, len) || !w.cipher.finish() ||
+      !w.cipher.getTag(tag, kGcmIcvLen)) {
     ERR_clear_error();
     return false;
   }
@@ -183,12 +161,9 @@ bool SaCrypto::gcmOpen(Worker& w, const uint8_t iv[kGcmIvLen], const uint8_t* aa
   std::memcpy(nonce + kGcmSaltLen, iv, kGcmIvLen);
   uint8_t tag_copy[kGcmIcvLen];
   std::memcpy(tag_copy, tag, kGcmIcvLen);
-  int outl = 0;
-  if (EVP_CipherInit_ex(w.cipher, nullptr, nullptr, nullptr, nonce, -1) != 1 ||
-      EVP_CipherUpdate(w.cipher, nullptr, &outl, aad, static_cast<int>(aad_len)) != 1 ||
-      EVP_CipherUpdate(w.cipher, data, &outl, data, static_cast<int>(len)) != 1 ||
-      EVP_CIPHER_CTX_ctrl(w.cipher, EVP_CTRL_GCM_SET_TAG, kGcmIcvLen, tag_copy) != 1 ||
-      EVP_CipherFinal_ex(w.cipher, data + outl, &outl) != 1) {
+  if (!w.cipher.setIv(nonce, sizeof(nonce)) || !w.cipher.update(nullptr, aad, aad_len) ||
+      !w.cipher.update(data, data, len) || !w.cipher.setTag(tag_copy, kGcmIcvLen) ||
+      !w.cipher.finish()) {
     ERR_clear_error();
     return false;
   }
@@ -197,10 +172,7 @@ bool SaCrypto::gcmOpen(Worker& w, const uint8_t iv[kGcmIvLen], const uint8_t* aa
 
 bool SaCrypto::cbcEncrypt(Worker& w, const uint8_t iv[kCbcIvLen], uint8_t* data,
                           uint32_t len) const noexcept {
-  int outl = 0;
-  if (EVP_CipherInit_ex(w.cipher, nullptr, nullptr, nullptr, iv, -1) != 1 ||
-      EVP_CipherUpdate(w.cipher, data, &outl, data, static_cast<int>(len)) != 1 ||
-      static_cast<uint32_t>(outl) != len) {
+  if (!w.cipher.setIv(iv, kCbcIvLen) || !w.cipher.update(data, data, len)) {
     ERR_clear_error();
     return false;
   }
@@ -217,9 +189,7 @@ bool SaCrypto::cbcIv(Worker& w, uint64_t seq, uint8_t iv[kCbcIvLen]) const noexc
   for (int i = 0; i < 8; ++i) {
     block[15 - i] = static_cast<uint8_t>(seq >> (8 * i));
   }
-  int outl = 0;
-  if (EVP_EncryptUpdate(w.iv_gen, iv, &outl, block, kAesBlock) != 1 ||
-      outl != static_cast<int>(kAesBlock)) {
+  if (!w.iv_gen.update(iv, block, kAesBlock)) {
     ERR_clear_error();
     return false;
   }

@@ -1,7 +1,7 @@
 // Per-SA, per-worker cipher contexts for the ESP packet path. Every context is keyed once at
-// install time (control plane); the packet path only re-initialises IVs (EVP_CipherInit_ex with
-// a NULL key) and copies the precomputed HMAC states (esp_hmac.h), so nothing is allocated and
-// no key schedule is recomputed per packet. Worker i touches only worker(i); the HMAC states are
+// install time (control plane); the packet path only re-initialises IVs through the provider's
+// dispatch table (esp_cipher.h) and copies the precomputed HMAC states (esp_hmac.h), so nothing
+// is allocated and no key schedule is recomputed per packet. Worker i touches only worker(i); the HMAC states are
 // read-only and shared.
 #pragma once
 
@@ -14,6 +14,7 @@
 
 #include "crossgate/common/result.h"
 #include "crossgate/dataplane/sa.h"
+#include "esp_cipher.h"
 #include "esp_hmac.h"
 
 namespace crossgate::dataplane {
@@ -36,8 +37,8 @@ IntegrityInfo integrityInfo(EspIntegrity integrity) noexcept;
 class SaCrypto {
  public:
   struct alignas(64) Worker {
-    EVP_CIPHER_CTX* cipher = nullptr;  // GCM or CBC, keyed, direction of the SA
-    EVP_CIPHER_CTX* iv_gen = nullptr;  // CBC outbound: AES-128-ECB under the SA's IV key
+    ProviderCipher cipher;  // GCM or CBC, keyed, direction of the SA
+    ProviderCipher iv_gen;  // CBC outbound: AES-128-ECB under the SA's IV key
   };
 
   // Builds num_workers keyed context sets for the SA's direction. Errors never contain keys.
@@ -74,8 +75,8 @@ class SaCrypto {
 
  private:
   SaCrypto() = default;
-  const char* initWorker(Worker& w, const EVP_CIPHER* cipher, std::span<const uint8_t> key,
-                         const uint8_t* iv_key) const;
+  Status initWorker(Worker& w, const char* cipher, std::span<const uint8_t> key,
+                    const uint8_t* iv_key) const;
 
   std::unique_ptr<Worker[]> workers_;
   unsigned num_workers_ = 0;
