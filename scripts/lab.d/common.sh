@@ -162,6 +162,13 @@ lab_pid_is() {
     [[ $({ tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null) == *"$prog"* ]]
 }
 
+# lab_pid_alive PID: true when PID exists and is not a zombie.
+lab_pid_alive() {
+  local state
+  state=$({ awk '{print $3}' <"/proc/$1/stat"; } 2>/dev/null) || return 1
+  [[ -n $state && $state != Z ]]
+}
+
 # lab_stop_pid NAME [SIGNAL]: signals a lab process (default TERM) and waits until it is gone
 # (TERM escalates to KILL after 3 s). Removes the pid file.
 lab_stop_pid() {
@@ -205,8 +212,12 @@ lab_wait_daemon() {
   local name=$1 timeout=$2 what=$3
   shift 3
   local deadline=$(($(lab_now_ms) + timeout * 1000))
+  local pid _
+  read -r pid _ <"$LAB_STATE/pids/$name.pid" 2>/dev/null || pid=
   until "$@" >/dev/null 2>&1; do
-    if ! lab_pid "$name" >/dev/null; then
+    # Alive is enough here: until the launcher's subshell has exec'd, the PID does not run the
+    # program yet, and the PID was written just now, so it cannot have been reused.
+    if [[ -z $pid ]] || ! lab_pid_alive "$pid"; then
       lab_warn "$name exited while waiting for $what"
       return 1
     fi
