@@ -157,16 +157,5 @@ lab_dp_stats() {
   esac
   sock=$dir/run/crossgate/dataplane-stats.sock
   [[ -S $sock ]] || lab_die "$1 is not running (no $sock)"
-  python3 - "$sock" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.connect(sys.argv[1])
-data = b""
-while True:
-    chunk = s.recv(65536)
-    if not chunk:
-        break
-    data += chunk
-sys.stdout.write(data.decode())
-PY
+  "$(lab_crossgate_bin crossgate)" stats dataplane --socket "$sock" --json
 }

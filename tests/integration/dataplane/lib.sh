@@ -90,18 +90,7 @@ dp_sa() {
 
 # dp_stats SIDE: the JSON counters of SIDE's dataplane.
 dp_stats() {
-  python3 - "$WORK/$1-stats.sock" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.connect(sys.argv[1])
-data = b""
-while True:
-    chunk = s.recv(65536)
-    if not chunk:
-        break
-    data += chunk
-sys.stdout.write(data.decode())
-PY
+  "$CROSSGATE_BIN/crossgate" stats dataplane --socket "$WORK/$1-stats.sock" --json
 }
 
 # dp_total SIDE KEY: one number from the stats totals.

@@ -210,14 +210,13 @@ check "forwarded large TXT over TCP: complete" "$(q 192.0.2.10 +tcp +short big.e
 contains "no EDNS: 512-byte limit" "$(q 192.0.2.10 +ignore +noedns big.example.org TXT)" "flags: qr tc rd ra"
 
 # --- stats socket and SIGUSR1
-STATS=$(ip netns exec "$NS_SRV" python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); d = b""
-while True:
-    b = s.recv(65536)
-    if not b: break
-    d += b
-print(d.decode())' "$WORK/dns.sock")
+STATS=$(ip netns exec "$NS_SRV" "$BIN/crossgate" stats dns --socket "$WORK/dns.sock" --json)
+contains "crossgate stats dns: one line per counter" \
+  "$(ip netns exec "$NS_SRV" "$BIN/crossgate" stats dns --socket "$WORK/dns.sock")" "global.rcodes.REFUSED "
+MISSING=$("$BIN/crossgate" stats dns --socket "$WORK/none.sock" 2>&1; echo "exit $?")
+contains "crossgate stats: a missing socket is named" "$MISSING" \
+  "cannot connect to $WORK/none.sock: No such file or directory (is the daemon running?)"
+contains "crossgate stats: a missing socket exits 1" "$MISSING" "exit 1"
 check "stats: valid JSON with views" "$(python3 -c '
 import json, sys
 d = json.loads(sys.argv[1])
