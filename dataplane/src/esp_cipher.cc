@@ -31,17 +31,17 @@ bool namesContain(const char* names, std::string_view name) {
   return false;
 }
 
-Error setupError(const char* name, const char* what) {
+}  // namespace
+
+Error cryptoSetupError(std::string_view what) {
   const unsigned long code = ERR_get_error();
   ERR_clear_error();
-  char buf[256] = "no library error";
+  char buf[256] = "unknown error";
   if (code != 0) {
     ERR_error_string_n(code, buf, sizeof(buf));
   }
-  return makeError(Errc::kInternal, fmt::format("cipher {}: {}: {}", name, what, buf));
+  return makeError(Errc::kInternal, fmt::format("cipher setup: {}: {}", what, buf));
 }
-
-}  // namespace
 
 void ProviderCipher::reset() noexcept {
   if (ctx_ != nullptr && free_ != nullptr) {
@@ -57,16 +57,14 @@ Status ProviderCipher::init(const char* name, std::span<const uint8_t> key, bool
   reset();
   cipher_ = EVP_CIPHER_fetch(nullptr, name, nullptr);
   if (cipher_ == nullptr) {
-    return setupError(name, "not available");
+    return cryptoSetupError(fmt::format("{}: not available", name));
   }
   OSSL_PROVIDER* prov = const_cast<OSSL_PROVIDER*>(EVP_CIPHER_get0_provider(cipher_));
   int no_cache = 0;
   const OSSL_ALGORITHM* algs = OSSL_PROVIDER_query_operation(prov, OSSL_OP_CIPHER, &no_cache);
   const OSSL_DISPATCH* table = nullptr;
-  const char* canonical = EVP_CIPHER_get0_name(cipher_);
   for (const OSSL_ALGORITHM* a = algs; a != nullptr && a->algorithm_names != nullptr; ++a) {
-    if (namesContain(a->algorithm_names, name) ||
-        (canonical != nullptr && namesContain(a->algorithm_names, canonical))) {
+    if (namesContain(a->algorithm_names, name)) {
       table = a->implementation;
       break;
     }
@@ -78,10 +76,14 @@ Status ProviderCipher::init(const char* name, std::span<const uint8_t> key, bool
         newctx = OSSL_FUNC_cipher_newctx(f);
         break;
       case OSSL_FUNC_CIPHER_ENCRYPT_INIT:
-        init_ = encrypt ? OSSL_FUNC_cipher_encrypt_init(f) : init_;
+        if (encrypt) {
+          init_ = OSSL_FUNC_cipher_encrypt_init(f);
+        }
         break;
       case OSSL_FUNC_CIPHER_DECRYPT_INIT:
-        init_ = encrypt ? init_ : OSSL_FUNC_cipher_decrypt_init(f);
+        if (!encrypt) {
+          init_ = OSSL_FUNC_cipher_decrypt_init(f);
+        }
         break;
       case OSSL_FUNC_CIPHER_UPDATE:
         update_ = OSSL_FUNC_cipher_update(f);
@@ -107,21 +109,21 @@ Status ProviderCipher::init(const char* name, std::span<const uint8_t> key, bool
   }
   if (newctx == nullptr || init_ == nullptr || update_ == nullptr || final_ == nullptr ||
       get_params_ == nullptr || set_params_ == nullptr || free_ == nullptr) {
-    return setupError(name, "provider lacks a required function");
+    return cryptoSetupError(fmt::format("{}: provider lacks a required function", name));
   }
   ctx_ = newctx(OSSL_PROVIDER_get0_provider_ctx(prov));
   if (ctx_ == nullptr) {
-    return setupError(name, "context");
+    return cryptoSetupError(fmt::format("{}: context", name));
   }
   if (init_(ctx_, key.data(), key.size(), nullptr, 0, nullptr) != 1) {
-    return setupError(name, "key");
+    return cryptoSetupError(fmt::format("{}: key", name));
   }
   if (!padding) {
     unsigned int pad = 0;
     const OSSL_PARAM params[] = {OSSL_PARAM_construct_uint(OSSL_CIPHER_PARAM_PADDING, &pad),
                                  OSSL_PARAM_construct_end()};
     if (set_params_(ctx_, params) != 1) {
-      return setupError(name, "padding");
+      return cryptoSetupError(fmt::format("{}: padding", name));
     }
   }
   return okStatus();

@@ -13,10 +13,15 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 #include "crossgate/common/result.h"
 
 namespace crossgate::dataplane {
+
+// "cipher setup: <what>: <OpenSSL's reason>" from the library's error queue, which it then
+// clears. OpenSSL never puts key material into that queue.
+Error cryptoSetupError(std::string_view what);
 
 class ProviderCipher {
  public:

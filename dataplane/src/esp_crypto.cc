@@ -1,6 +1,5 @@
 #include "esp_crypto.h"
 
-#include <fmt/format.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
@@ -34,23 +33,6 @@ const char* cbcCipher(size_t key_len) {
     default:
       return nullptr;
   }
-}
-
-// The library's reason for the last failure, without any key material (OpenSSL never puts keys
-// into its error queue).
-std::string lastSslError() {
-  unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) {
-    return "unknown error";
-  }
-  char buf[256];
-  ERR_error_string_n(code, buf, sizeof(buf));
-  return buf;
-}
-
-Error cryptoError(const char* what) {
-  return makeError(Errc::kInternal, fmt::format("cipher setup: {}: {}", what, lastSslError()));
 }
 
 }  // namespace
@@ -115,14 +97,14 @@ Result<std::unique_ptr<SaCrypto>> SaCrypto::create(const SaConfig& config, unsig
   }
 
   if (!c->gcm_ && !c->hmac_.init(config.integrity, config.int_key.bytes())) {
-    return cryptoError("hmac key");
+    return cryptoSetupError("hmac key");
   }
   // CBC outbound: a random per-SA key for IV generation (see esp.h), wiped once the contexts
   // hold its schedule.
   uint8_t iv_key[16];
   const bool need_iv_gen = !c->gcm_ && c->encrypt_;
   if (need_iv_gen && RAND_bytes(iv_key, sizeof(iv_key)) != 1) {
-    return cryptoError("random IV key");
+    return cryptoSetupError("random IV key");
   }
   Status st = okStatus();
   for (unsigned i = 0; i < num_workers && st; ++i) {
@@ -159,10 +141,8 @@ bool SaCrypto::gcmOpen(Worker& w, const uint8_t iv[kGcmIvLen], const uint8_t* aa
   uint8_t nonce[kGcmSaltLen + kGcmIvLen];
   std::memcpy(nonce, salt_.data(), kGcmSaltLen);
   std::memcpy(nonce + kGcmSaltLen, iv, kGcmIvLen);
-  uint8_t tag_copy[kGcmIcvLen];
-  std::memcpy(tag_copy, tag, kGcmIcvLen);
   if (!w.cipher.setIv(nonce, sizeof(nonce)) || !w.cipher.update(nullptr, aad, aad_len) ||
-      !w.cipher.update(data, data, len) || !w.cipher.setTag(tag_copy, kGcmIcvLen) ||
+      !w.cipher.update(data, data, len) || !w.cipher.setTag(tag, kGcmIcvLen) ||
       !w.cipher.finish()) {
     ERR_clear_error();
     return false;

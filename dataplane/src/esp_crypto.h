@@ -1,8 +1,8 @@
 // Per-SA, per-worker cipher contexts for the ESP packet path. Every context is keyed once at
 // install time (control plane); the packet path only re-initialises IVs through the provider's
 // dispatch table (esp_cipher.h) and copies the precomputed HMAC states (esp_hmac.h), so nothing
-// is allocated and no key schedule is recomputed per packet. Worker i touches only worker(i); the HMAC states are
-// read-only and shared.
+// is allocated and no key schedule is recomputed per packet. Worker i touches only worker(i);
+// the HMAC states are read-only and shared.
 #pragma once
 
 #include <openssl/evp.h>

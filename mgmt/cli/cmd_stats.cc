@@ -5,7 +5,6 @@
 // the config, else /run/crossgate/dns.sock. Text output is one "path value" line per counter.
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -20,7 +19,7 @@
 #include "command.h"
 #include "crossgate/common/result.h"
 #include "crossgate/common/unique_fd.h"
-#include "crossgate/mgmt/config_loader.h"
+#include "socket_path.h"
 
 namespace crossgate::cli {
 namespace {
@@ -37,22 +36,6 @@ struct StatsOptions {
   std::string socket;
   bool json = false;
 };
-
-std::string dnsSocket(const GlobalOptions& globals) {
-  struct stat st {};
-  if (::stat(globals.config_path.c_str(), &st) != 0) {
-    return kDnsStats;
-  }
-  config::LoadOptions load;
-  load.check_secret_files = false;
-  config::LoadResult result = config::loadFile(globals.config_path, load);
-  if (!result.ok()) {
-    std::fprintf(stderr, "crossgate: %s is invalid (see `crossgate config check`); using %s\n",
-                 globals.config_path.c_str(), kDnsStats);
-    return kDnsStats;
-  }
-  return result.config->dns.stats_socket.string();
-}
 
 // Connects, reads to EOF (bounded in size and time), parses.
 Result<json> readStats(const std::string& path) {
@@ -129,9 +112,11 @@ CommandRegistration reg(40, [](CLI::App& app, GlobalOptions& globals) {
                   "of the config)");
   cmd->add_flag("--json", opts->json, "the daemon's JSON document, indented");
   cmd->callback([opts, &globals] {
-    const std::string path = !opts->socket.empty()      ? opts->socket
-                             : opts->daemon == "dns"   ? dnsSocket(globals)
-                                                       : kDataplaneStats;
+    const std::string path =
+        opts->daemon == "dns"
+            ? socketPath(opts->socket, globals, kDnsStats,
+                         [](const config::Config& c) { return c.dns.stats_socket.string(); })
+            : (opts->socket.empty() ? std::string(kDataplaneStats) : opts->socket);
     auto doc = readStats(path);
     if (!doc) {
       std::fprintf(stderr, "crossgate stats %s: %s\n", opts->daemon.c_str(),

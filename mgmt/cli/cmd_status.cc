@@ -7,7 +7,6 @@
 // reason), both verbs show `firstboot_error: <reason>` first (JSON key "firstboot_error") and
 // exit 2, whether or not crossgated answers.
 #include <fmt/format.h>
-#include <sys/stat.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -18,8 +17,8 @@
 #include <vector>
 
 #include "command.h"
+#include "socket_path.h"
 #include "crossgate/mgmt/client/control_client.h"
-#include "crossgate/mgmt/config_loader.h"
 
 namespace crossgate::cli {
 namespace {
@@ -68,22 +67,8 @@ std::optional<std::string> firstbootError() {
 }
 
 std::string controlSocket(const StatusOptions& options, const GlobalOptions& globals) {
-  if (!options.socket.empty()) {
-    return options.socket;
-  }
-  struct stat st {};
-  if (::stat(globals.config_path.c_str(), &st) != 0) {
-    return mgmt::kDefaultControlSocket;
-  }
-  config::LoadOptions load;
-  load.check_secret_files = false;  // status needs no secrets (and may run unprivileged)
-  config::LoadResult result = config::loadFile(globals.config_path, load);
-  if (!result.ok()) {
-    std::fprintf(stderr, "crossgate: %s is invalid (see `crossgate config check`); using %s\n",
-                 globals.config_path.c_str(), mgmt::kDefaultControlSocket);
-    return mgmt::kDefaultControlSocket;
-  }
-  return result.config->mgmt.control_socket.string();
+  return socketPath(options.socket, globals, mgmt::kDefaultControlSocket,
+                    [](const config::Config& c) { return c.mgmt.control_socket.string(); });
 }
 
 // crossgated's status, or the reason it could not be had.

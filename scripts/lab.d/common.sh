@@ -154,10 +154,8 @@ lab_pid() {
 
 # lab_pid_is PID PROG: true when PID is alive and runs PROG (not a zombie).
 lab_pid_is() {
-  local pid=$1 prog=$2 state
-  [[ -r /proc/$pid/stat ]] || return 1
-  state=$({ awk '{print $3}' <"/proc/$pid/stat"; } 2>/dev/null) || return 1
-  [[ $state != Z ]] || return 1
+  local pid=$1 prog=$2
+  lab_pid_alive "$pid" || return 1
   [[ $(readlink "/proc/$pid/exe" 2>/dev/null) == */"$prog" ]] ||
     [[ $({ tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null) == *"$prog"* ]]
 }
