@@ -1,5 +1,6 @@
 // crossgate-dns: the split-horizon resolver. Flags, config loading, then Server.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -54,7 +55,14 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "worker threads (SO_REUSEPORT sockets each)")
       ->check(CLI::Range(1, 64));
   app.add_option("--log-level", level, "trace|debug|info|warn|error");
+  std::vector<std::string> disabled;
+  app.add_option("--disable-offload", disabled, "offloads not to use (known: udp-gso)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"udp-gso"}));
   CLI11_PARSE(app, argc, argv);
+  crossgate::dns::ServerOptions server_options;
+  server_options.threads = threads;
+  server_options.udp_gso = std::find(disabled.begin(), disabled.end(), "udp-gso") == disabled.end();
   try {
     crossgate::log::setup({level});
     auto logger = crossgate::log::get("dns");
@@ -87,7 +95,7 @@ int main(int argc, char** argv) {
     }
     const std::filesystem::path path = std::filesystem::absolute(config_path);
     crossgate::dns::Server server(
-        first->first, threads,
+        first->first, server_options,
         [path](crossgate::dns::StatsRegistry& registry) { return loadDns(path, &registry); });
     crossgate::Status s = server.init();
     if (s.ok()) {

@@ -25,9 +25,9 @@ struct Server::Control {
   std::optional<stream_protocol::acceptor> stats;
 };
 
-Server::Server(config::Dns dns, int threads, ConfigSource reload)
+Server::Server(config::Dns dns, ServerOptions options, ConfigSource reload)
     : dns_(std::move(dns)),
-      thread_count_(threads),
+      options_(options),
       reload_(std::move(reload)),
       cache_(dns_.cache_size),
       control_(std::make_unique<Control>()) {}
@@ -65,8 +65,8 @@ Status Server::bind() {
   if (dns_.listen.empty()) {
     return makeError(Errc::kInvalidArgument, "dns.listen: no addresses: nothing to serve");
   }
-  for (int i = 0; i < thread_count_; ++i) {
-    auto w = std::make_unique<Worker>(*this, registry_.addThread(), i, thread_count_);
+  for (int i = 0; i < options_.threads; ++i) {
+    auto w = std::make_unique<Worker>(*this, registry_.addThread(), i, options_);
     Status s = w->bind(dns_.listen, dns_.port);
     if (!s.ok()) {
       return s;
@@ -201,7 +201,7 @@ int Server::run() {
     w->start();
   }
   log::get("dns")->info("serving on {} address(es), port {}, {} thread(s), {} view(s)",
-                        dns_.listen.size(), dns_.port, thread_count_, tables()->views.size());
+                        dns_.listen.size(), dns_.port, options_.threads, tables()->views.size());
   control_->io.run();
   for (auto& w : workers_) {
     w->stop();

@@ -112,8 +112,12 @@ size_t StatsRegistry::slotFor(const std::string& view_name) {
 std::string StatsRegistry::toJson(size_t cache_entries) const {
   std::lock_guard<std::mutex> lock(mu_);
   Sum global;
+  uint64_t segmented_sends = 0;
+  uint64_t segmented_answers = 0;
   for (const auto& t : threads_) {
     global.add(t->global);
+    segmented_sends += t->udp_segmented_sends.get();
+    segmented_answers += t->udp_segmented_answers.get();
   }
   nlohmann::json views = nlohmann::json::object();
   for (size_t i = 0; i < slot_names_.size(); ++i) {
@@ -123,10 +127,12 @@ std::string StatsRegistry::toJson(size_t cache_entries) const {
     }
     views[slot_names_[i]] = v.toJson();
   }
-  nlohmann::json doc = {{"global", global.toJson()},
-                        {"views", views},
-                        {"cache_entries", cache_entries},
-                        {"threads", threads_.size()}};
+  nlohmann::json doc = {
+      {"global", global.toJson()},
+      {"views", views},
+      {"cache_entries", cache_entries},
+      {"udp_segmented", {{"sends", segmented_sends}, {"answers", segmented_answers}}},
+      {"threads", threads_.size()}};
   return doc.dump();
 }
 

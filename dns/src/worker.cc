@@ -1,6 +1,7 @@
 #include "worker.h"
 
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <pthread.h>
 
 #include <boost/asio/post.hpp>
@@ -12,6 +13,7 @@
 
 #include "asio_address.h"
 #include "crossgate/common/log.h"
+#include "crossgate/dns/udp_trains.h"
 
 namespace crossgate::dns {
 
@@ -48,6 +50,22 @@ IpAddress fromAsio(const asio::ip::address& a) {
   const auto bytes = a.to_v6().to_bytes();
   std::memcpy(b.data(), bytes.data(), 16);
   return IpAddress::v6(b);
+}
+
+bool sameEndpoint(const sockaddr_storage& a, const sockaddr_storage& b) noexcept {
+  if (a.ss_family != b.ss_family) {
+    return false;
+  }
+  if (a.ss_family == AF_INET) {
+    const auto& x = reinterpret_cast<const sockaddr_in&>(a);
+    const auto& y = reinterpret_cast<const sockaddr_in&>(b);
+    return x.sin_port == y.sin_port && x.sin_addr.s_addr == y.sin_addr.s_addr;
+  }
+  const auto& x = reinterpret_cast<const sockaddr_in6&>(a);
+  const auto& y = reinterpret_cast<const sockaddr_in6&>(b);
+  return x.sin6_port == y.sin6_port &&
+         std::memcmp(&x.sin6_addr, &y.sin6_addr, sizeof(x.sin6_addr)) == 0 &&
+         x.sin6_scope_id == y.sin6_scope_id;
 }
 
 template <typename Socket>
@@ -168,11 +186,12 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
 
 }  // namespace
 
-Worker::Worker(Server& server, ThreadStats* stats, int index, int thread_count)
+Worker::Worker(Server& server, ThreadStats* stats, int index, const ServerOptions& options)
     : server_(server),
       stats_(stats),
       index_(index),
-      thread_count_(thread_count),
+      thread_count_(options.threads),
+      udp_gso_(options.udp_gso),
       forwarder_(io_, &server.cache(), stats) {
   for (size_t k = 0; k < kBatch; ++k) {
     rx_iov_[k] = {rx_[k].data(), kRxSize};
@@ -208,6 +227,7 @@ Status Worker::bind(const std::vector<IpAddress>& listen, uint16_t port) {
                                               addr.toString(), port, ec.message()));
     }
     udp_.push_back(std::move(us));
+    gso_.push_back(udp_gso_ ? 1 : 0);
     const tcp::endpoint tep(toAsio(addr), port);
     tcp::acceptor acc(io_);
     acc.open(tep.protocol(), ec);
@@ -293,7 +313,7 @@ bool Worker::drainUdp(size_t i) {
     if (n <= 0) {
       return false;
     }
-    answerBatch(fd, static_cast<unsigned>(n));
+    answerBatch(i, static_cast<unsigned>(n));
     if (static_cast<size_t>(n) < kBatch) {
       return false;  // a datagram arriving from now on raises a new edge
     }
@@ -312,7 +332,8 @@ int Worker::receiveBatch(int fd) noexcept {
   return ::recvmmsg(fd, rx_msgs_.data(), kBatch, MSG_DONTWAIT, nullptr);
 }
 
-void Worker::answerBatch(int fd, unsigned n) {
+void Worker::answerBatch(size_t i, unsigned n) {
+  const int fd = udp_[i].native_handle();
   const auto& tables = refresh();
   const uint64_t now = monotonicMs();
   unsigned out = 0;
@@ -332,11 +353,7 @@ void Worker::answerBatch(int fd, unsigned n) {
                     now, tx_[out].data(), &request_, stats_);
     if (r.verdict == Verdict::kReply) {
       tx_iov_[out].iov_len = r.length;
-      tx_msgs_[out].msg_hdr = {};
-      tx_msgs_[out].msg_hdr.msg_name = &addrs_[k];
-      tx_msgs_[out].msg_hdr.msg_namelen = h.msg_namelen;
-      tx_msgs_[out].msg_hdr.msg_iov = &tx_iov_[out];
-      tx_msgs_[out].msg_hdr.msg_iovlen = 1;
+      tx_to_[out] = static_cast<uint8_t>(k);
       ++out;
     } else if (r.verdict == Verdict::kForward) {
       const sockaddr_storage to = addrs_[k];
@@ -346,13 +363,95 @@ void Worker::answerBatch(int fd, unsigned n) {
       });
     }
   }
-  unsigned sent = 0;
-  while (sent < out) {
-    const int m = ::sendmmsg(fd, tx_msgs_.data() + sent, out - sent, MSG_DONTWAIT);
-    if (m <= 0) {
-      break;  // socket buffer full: the client retries
+  sendAnswers(i, out);
+}
+
+void Worker::sendAnswers(size_t i, unsigned n) noexcept {
+  std::array<size_t, kBatch> sizes;
+  for (unsigned r = 0; r < n; ++r) {
+    sizes[r] = tx_iov_[r].iov_len;
+  }
+  UdpTrains<kBatch> trains;
+  planUdpTrains(
+      std::span<const size_t>(sizes.data(), n), kGsoMaxSegment, gso_[i] != 0,
+      [this](size_t a, size_t b) { return sameEndpoint(addrs_[tx_to_[a]], addrs_[tx_to_[b]]); },
+      &trains);
+  size_t pos = 0;
+  for (size_t t = 0; t < trains.count; ++t) {
+    const unsigned lead = trains.lead[t];
+    const unsigned len = trains.length[t];
+    for (unsigned k = 0; k < len; ++k) {
+      tx_train_iov_[pos + k] = tx_iov_[trains.order[pos + k]];
     }
-    sent += static_cast<unsigned>(m);
+    msghdr& h = tx_msgs_[t].msg_hdr;
+    h = {};
+    h.msg_name = &addrs_[tx_to_[lead]];
+    h.msg_namelen = rx_msgs_[tx_to_[lead]].msg_hdr.msg_namelen;
+    h.msg_iov = &tx_train_iov_[pos];
+    h.msg_iovlen = len;
+    if (len > 1) {
+      h.msg_control = tx_ctrl_[t].bytes;
+      h.msg_controllen = sizeof(tx_ctrl_[t].bytes);
+      cmsghdr* c = CMSG_FIRSTHDR(&h);
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      const auto segment = static_cast<uint16_t>(sizes[lead]);
+      std::memcpy(CMSG_DATA(c), &segment, sizeof(segment));
+    }
+    pos += len;
+  }
+  const int fd = udp_[i].native_handle();
+  unsigned sent = 0;
+  while (sent < trains.count) {
+    const int m = ::sendmmsg(fd, tx_msgs_.data() + sent, static_cast<unsigned>(trains.count - sent),
+                             MSG_DONTWAIT);
+    if (m > 0) {
+      for (size_t t = sent; t < sent + static_cast<unsigned>(m); ++t) {
+        if (trains.length[t] > 1) {
+          stats_->udp_segmented_sends.inc();
+          stats_->udp_segmented_answers.inc(trains.length[t]);
+        }
+      }
+      sent += static_cast<unsigned>(m);
+      continue;
+    }
+    const int err = errno;
+    if (m < 0 && trains.length[sent] > 1 && (err == EIO || err == EINVAL || err == EMSGSIZE)) {
+      // EIO: the egress device cannot segment UDP (no checksum offload); not worth retrying.
+      // EINVAL/EMSGSIZE: this train does not fit the route's MTU; the next ones may.
+      if (err == EIO && gso_[i] != 0) {
+        gso_[i] = 0;
+        log::get("dns")->warn(
+            "UDP segmented send refused by the egress device (EIO): answers "
+            "on this socket go one datagram per send from now on");
+      }
+      sendSplit(fd, tx_msgs_[sent]);
+      ++sent;
+      continue;
+    }
+    break;  // socket buffer full: the clients retry
+  }
+}
+
+void Worker::sendSplit(int fd, const mmsghdr& train) noexcept {
+  std::array<mmsghdr, kBatch> single{};
+  const size_t n = train.msg_hdr.msg_iovlen;
+  for (size_t k = 0; k < n; ++k) {
+    single[k].msg_hdr = {};
+    single[k].msg_hdr.msg_name = train.msg_hdr.msg_name;
+    single[k].msg_hdr.msg_namelen = train.msg_hdr.msg_namelen;
+    single[k].msg_hdr.msg_iov = &train.msg_hdr.msg_iov[k];
+    single[k].msg_hdr.msg_iovlen = 1;
+  }
+  size_t sent = 0;
+  while (sent < n) {
+    const int m =
+        ::sendmmsg(fd, single.data() + sent, static_cast<unsigned>(n - sent), MSG_DONTWAIT);
+    if (m <= 0) {
+      return;
+    }
+    sent += static_cast<size_t>(m);
   }
 }
 

@@ -23,7 +23,7 @@ namespace crossgate::dns {
 
 class Worker {
  public:
-  Worker(Server& server, ThreadStats* stats, int index, int thread_count);
+  Worker(Server& server, ThreadStats* stats, int index, const ServerOptions& options);
   ~Worker();
 
   Status bind(const std::vector<IpAddress>& listen, uint16_t port);
@@ -44,21 +44,30 @@ class Worker {
   static constexpr size_t kRxSize = 4096;
   static constexpr size_t kTxSize = 1536;
   static constexpr int kMaxRounds = 16;  // batches per wakeup before other handlers run
+  // Answers up to this size may share a segmented send (an IPv6 minimum-MTU datagram).
+  static constexpr size_t kGsoMaxSegment = 1232;
 
   void armUdp(size_t i);
   void serviceUdp(size_t i);
   // Receives and answers batches until the socket is empty (true: stopped at the round cap).
   bool drainUdp(size_t i);
   int receiveBatch(int fd) noexcept;
-  void answerBatch(int fd, unsigned n);
+  void answerBatch(size_t i, unsigned n);
+  // Sends answers 0..n-1 of tx_ (answer r to addrs_[tx_to_[r]]), grouped into segmented trains
+  // (udp_trains.h) while the socket allows it.
+  void sendAnswers(size_t i, unsigned n) noexcept;
+  // One train's datagrams one by one, after its segmented send was refused.
+  void sendSplit(int fd, const mmsghdr& train) noexcept;
   void accept(size_t i);
 
   Server& server_;
   ThreadStats* stats_;
   int index_;
   int thread_count_;
+  bool udp_gso_;
   boost::asio::io_context io_;
   std::vector<boost::asio::ip::udp::socket> udp_;
+  std::vector<uint8_t> gso_;  // per UDP socket: segmented sends allowed
   std::vector<boost::asio::ip::tcp::acceptor> tcp_;
   Forwarder forwarder_;
   RateLimiter limiter_;
@@ -73,6 +82,12 @@ class Worker {
   std::array<mmsghdr, kBatch> tx_msgs_{};
   std::array<iovec, kBatch> rx_iov_{};
   std::array<iovec, kBatch> tx_iov_{};
+  std::array<uint8_t, kBatch> tx_to_{};       // answer -> index in addrs_
+  std::array<iovec, kBatch> tx_train_iov_{};  // the answers' iovecs, train by train
+  struct alignas(cmsghdr) SegmentCmsg {
+    uint8_t bytes[CMSG_SPACE(sizeof(uint16_t))];
+  };
+  std::array<SegmentCmsg, kBatch> tx_ctrl_{};
   ForwardRequest request_;
 };
 

@@ -209,6 +209,59 @@ contains "forwarded large TXT over UDP: TC" "$(q 192.0.2.10 +ignore +bufsize=123
 check "forwarded large TXT over TCP: complete" "$(q 192.0.2.10 +tcp +short big.example.org TXT | tr ' ' '\n' | wc -l)" "8"
 contains "no EDNS: 512-byte limit" "$(q 192.0.2.10 +ignore +noedns big.example.org TXT)" "flags: qr tc rd ra"
 
+# --- segmented UDP sends: answers queued for one client leave as one UDP_SEGMENT train; the
+# client still gets one intact datagram per answer. The server is stopped while the queries
+# queue up, so that one receive batch holds them all.
+burst() {  # burst: 40 queries from one socket while the server is stopped; prints good answers
+  rm -f "$WORK/burst" "$WORK/burst.sent"
+  kill -STOP "$DNS_PID"
+  ip netns exec "$NS_CLI" python3 - "$WORK/burst" <<'PY' &
+import socket, struct, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.10.1.10", 0))
+s.settimeout(5)
+name = b"".join(bytes([len(l)]) + l for l in b"acct.privatelink.dfs.core.windows.net".split(b".")) + b"\0"
+ids = set(range(1000, 1040))
+for i in sorted(ids):
+    s.sendto(struct.pack("!HHHHHH", i, 0x0100, 1, 0, 0, 0) + name + struct.pack("!HH", 1, 1),
+             ("10.53.0.1", 53))
+open(sys.argv[1] + ".sent", "w").close()
+good = 0
+try:
+    while ids:
+        d = s.recv(4096)
+        qid, flags, qd, an = struct.unpack("!HHHH", d[:8])
+        if qid in ids and flags & 0x800F == 0x8000 and an == 1 and d[-4:] == bytes([10, 20, 1, 5]):
+            ids.discard(qid)
+            good += 1
+except socket.timeout:
+    pass
+open(sys.argv[1], "w").write(str(good))
+PY
+  BURST_PID=$!
+  for _ in $(seq 50); do [[ -e $WORK/burst.sent ]] && break; sleep 0.1; done
+  kill -CONT "$DNS_PID"
+  wait "$BURST_PID" || true
+  cat "$WORK/burst" 2>/dev/null
+}
+check "segmented sends: 40 queued queries, 40 intact answers" "$(burst)" "40"
+SEGMENTED=$(ip netns exec "$NS_SRV" "$BIN/crossgate" stats dns --socket "$WORK/dns.sock" --json)
+check "segmented sends: counted" "$(python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])["udp_segmented"]
+print(d["sends"] >= 1, d["answers"] >= 32)' "$SEGMENTED")" "True True"
+# A train the route's MTU cannot carry (EINVAL) goes out datagram by datagram (fragmented here).
+BEFORE=$(ip netns exec "$NS_SRV" "$BIN/crossgate" stats dns --socket "$WORK/dns.sock" --json)
+ip -n "$NS_SRV" link set cgd${ID}s mtu 80
+check "segmented send over a too-small MTU: 40 intact answers" "$(burst)" "40"
+ip -n "$NS_SRV" link set cgd${ID}s mtu 1500
+AFTER=$(ip netns exec "$NS_SRV" "$BIN/crossgate" stats dns --socket "$WORK/dns.sock" --json)
+check "segmented send over a too-small MTU: not counted as segmented" "$(python3 -c '
+import json, sys
+print(json.loads(sys.argv[1])["udp_segmented"] == json.loads(sys.argv[2])["udp_segmented"])' "$BEFORE" "$AFTER")" "True"
+contains "--disable-offload: an unknown offload is named" \
+  "$("$DNS_BIN" --disable-offload udp-tso --check-config "$WORK/crossgate.toml" 2>&1; echo "exit $?")" "udp-tso"
+
 # --- stats socket and SIGUSR1
 STATS=$(ip netns exec "$NS_SRV" "$BIN/crossgate" stats dns --socket "$WORK/dns.sock" --json)
 contains "crossgate stats dns: one line per counter" \

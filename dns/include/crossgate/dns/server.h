@@ -25,9 +25,17 @@ class Worker;
 using ConfigSource =
     std::function<Result<std::pair<config::Dns, std::shared_ptr<const Tables>>>(StatsRegistry&)>;
 
+// How the process runs (command line), as opposed to what it serves (the config file).
+struct ServerOptions {
+  int threads = 1;
+  // UDP answers to one client in one batch leave as one UDP_SEGMENT (GSO) send. Turned off at
+  // run time on a socket whose egress device refuses it.
+  bool udp_gso = true;
+};
+
 class Server {
  public:
-  Server(config::Dns dns, int threads, ConfigSource reload);
+  Server(config::Dns dns, ServerOptions options, ConfigSource reload);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -57,7 +65,7 @@ class Server {
   void publish(std::shared_ptr<const Tables> tables);
 
   config::Dns dns_;
-  int thread_count_;
+  ServerOptions options_;
   ConfigSource reload_;
   StatsRegistry registry_;
   Cache cache_;

@@ -55,6 +55,9 @@ inline constexpr size_t kMaxViewSlots = 64;
 
 struct ThreadStats {
   Counters global;
+  // UDP answers sent as segmented trains (UDP_SEGMENT): the sends, and the answers they carried.
+  Counter udp_segmented_sends;
+  Counter udp_segmented_answers;
   std::array<Counters, kMaxViewSlots> views;
   Counters& view(size_t slot) noexcept {
     return views[slot < kMaxViewSlots ? slot : kMaxViewSlots - 1];
