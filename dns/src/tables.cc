@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <set>
@@ -42,6 +43,8 @@ struct Resolution {
   std::vector<const ldns_rr*> authority;
   bool external = false;
   std::string external_target;
+
+  bool operator==(const Resolution&) const = default;
 };
 
 RrPtr makeRr(std::string_view owner_wire, uint16_t type, uint32_t ttl) {
@@ -325,11 +328,19 @@ Node ViewBuilder::compileNode(const std::string& name) {
       rrtype::kA,   rrtype::kAaaa, rrtype::kCname,  rrtype::kTxt,
       rrtype::kPtr, rrtype::kSoa,  kPlaceholderType};
   Node node;
+  // Types that resolve alike (typically every NODATA type: the SOA) share one template: the
+  // handler writes the query's own question over the template's, so its type does not matter.
   std::vector<Resolution> seen;
   for (size_t s = 0; s < kTypes.size(); ++s) {
     Resolution r = resolve(name, kTypes[s]);
+    const auto same = std::find(seen.begin(), seen.end(), r);
+    if (same != seen.end()) {
+      node.slot[s] = static_cast<uint8_t>(same - seen.begin());
+      continue;
+    }
     node.slot[s] = static_cast<uint8_t>(node.templates.size());
     node.templates.push_back(compile(name, kTypes[s], r));
+    seen.push_back(std::move(r));
   }
   // RFC 8482: ANY gets one RRset, the first type present here (a CNAME if the name has one).
   node.any_index = node.slot[kSlotOther];
