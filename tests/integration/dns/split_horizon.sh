@@ -68,6 +68,10 @@ ip -n "$NS_CLI" link set cgd${ID}c up
 ip -n "$NS_CLI" route add 10.53.0.0/24 dev cgd${ID}c
 ip -n "$NS_SRV" addr add 10.53.0.1/24 dev cgd${ID}s
 ip -n "$NS_SRV" link set cgd${ID}s up
+ip -n "$NS_SRV" addr add 2001:db8:53::1/64 dev cgd${ID}s nodad
+ip -n "$NS_SRV" route add 2001:db8:10::/64 dev cgd${ID}s
+ip -n "$NS_CLI" addr add 2001:db8:10::10/64 dev cgd${ID}c nodad
+ip -n "$NS_CLI" route add 2001:db8:53::/64 dev cgd${ID}c
 for net in 10.10.0.0/16 192.0.2.0/24 198.51.100.0/24; do
   ip -n "$NS_SRV" route add "$net" dev cgd${ID}s
 done
@@ -134,7 +138,7 @@ lan_interface = "eth1"
 public_ip = "203.0.113.10"
 
 [dns]
-listen = ["10.53.0.1"]
+listen = ["10.53.0.1", "2001:db8:53::1"]
 upstreams = ["10.54.0.2"]
 timeout_ms = 800
 retries = 1
@@ -143,7 +147,7 @@ user = "nobody"
 
 [[dns.view]]
 name = "aws"
-clients = ["10.10.0.0/16"]
+clients = ["10.10.0.0/16", "2001:db8:10::/64"]
   [[dns.view.private_endpoint]]
   name = "acct.privatelink.dfs.core.windows.net"
   address = "$1"
@@ -212,19 +216,20 @@ contains "no EDNS: 512-byte limit" "$(q 192.0.2.10 +ignore +noedns big.example.o
 # --- segmented UDP sends: answers queued for one client leave as one UDP_SEGMENT train; the
 # client still gets one intact datagram per answer. The server is stopped while the queries
 # queue up, so that one receive batch holds them all.
-burst() {  # burst: 40 queries from one socket while the server is stopped; prints good answers
+burst() {  # burst [client server]: 40 queries from one socket while the server is stopped;
+  # prints the number of intact answers
   rm -f "$WORK/burst" "$WORK/burst.sent"
   kill -STOP "$DNS_PID"
-  ip netns exec "$NS_CLI" python3 - "$WORK/burst" <<'PY' &
+  ip netns exec "$NS_CLI" python3 - "$WORK/burst" "${1:-10.10.1.10}" "${2:-10.53.0.1}" <<'PY' &
 import socket, struct, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("10.10.1.10", 0))
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[2] else socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[2], 0))
 s.settimeout(5)
 name = b"".join(bytes([len(l)]) + l for l in b"acct.privatelink.dfs.core.windows.net".split(b".")) + b"\0"
 ids = set(range(1000, 1040))
 for i in sorted(ids):
     s.sendto(struct.pack("!HHHHHH", i, 0x0100, 1, 0, 0, 0) + name + struct.pack("!HH", 1, 1),
-             ("10.53.0.1", 53))
+             (sys.argv[3], 53))
 open(sys.argv[1] + ".sent", "w").close()
 good = 0
 try:
@@ -250,11 +255,16 @@ check "segmented sends: counted" "$(python3 -c '
 import json, sys
 d = json.loads(sys.argv[1])["udp_segmented"]
 print(d["sends"] >= 1, d["answers"] >= 32)' "$SEGMENTED")" "True True"
+SEGMENTED_V4=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["udp_segmented"]["sends"])' "$SEGMENTED")
+check "IPv6: private chain" "$(ip netns exec "$NS_CLI" dig @2001:db8:53::1 +time=2 +tries=1 +short acct.dfs.core.windows.net A | tail -1)" "10.20.1.5"
+check "segmented sends over IPv6: 40 intact answers" "$(burst 2001:db8:10::10 2001:db8:53::1)" "40"
+check "segmented sends over IPv6: counted" "$(ip netns exec "$NS_SRV" "$BIN/crossgate" stats dns --socket "$WORK/dns.sock" --json |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["udp_segmented"]["sends"] > int(sys.argv[1]))' "$SEGMENTED_V4")" "True"
 # A train the route's MTU cannot carry (EINVAL) goes out datagram by datagram (fragmented here).
 BEFORE=$(ip netns exec "$NS_SRV" "$BIN/crossgate" stats dns --socket "$WORK/dns.sock" --json)
-ip -n "$NS_SRV" link set cgd${ID}s mtu 80
+ip -n "$NS_SRV" route replace 10.10.0.0/16 dev cgd${ID}s mtu lock 80
 check "segmented send over a too-small MTU: 40 intact answers" "$(burst)" "40"
-ip -n "$NS_SRV" link set cgd${ID}s mtu 1500
+ip -n "$NS_SRV" route replace 10.10.0.0/16 dev cgd${ID}s
 AFTER=$(ip netns exec "$NS_SRV" "$BIN/crossgate" stats dns --socket "$WORK/dns.sock" --json)
 check "segmented send over a too-small MTU: not counted as segmented" "$(python3 -c '
 import json, sys
