@@ -52,8 +52,7 @@ void ProviderCipher::reset() noexcept {
   cipher_ = nullptr;
 }
 
-Status ProviderCipher::init(const char* name, std::span<const uint8_t> key, bool encrypt,
-                            bool padding) {
+Status ProviderCipher::init(const char* name, std::span<const uint8_t> key, bool encrypt) {
   reset();
   cipher_ = EVP_CIPHER_fetch(nullptr, name, nullptr);
   if (cipher_ == nullptr) {
@@ -118,13 +117,11 @@ Status ProviderCipher::init(const char* name, std::span<const uint8_t> key, bool
   if (init_(ctx_, key.data(), key.size(), nullptr, 0, nullptr) != 1) {
     return cryptoSetupError(fmt::format("{}: key", name));
   }
-  if (!padding) {
-    unsigned int pad = 0;
-    const OSSL_PARAM params[] = {OSSL_PARAM_construct_uint(OSSL_CIPHER_PARAM_PADDING, &pad),
-                                 OSSL_PARAM_construct_end()};
-    if (set_params_(ctx_, params) != 1) {
-      return cryptoSetupError(fmt::format("{}: padding", name));
-    }
+  unsigned int pad = 0;  // ignored by stream modes such as GCM
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_uint(OSSL_CIPHER_PARAM_PADDING, &pad),
+                               OSSL_PARAM_construct_end()};
+  if (set_params_(ctx_, params) != 1) {
+    return cryptoSetupError(fmt::format("{}: padding", name));
   }
   return okStatus();
 }
@@ -136,9 +133,9 @@ bool ProviderCipher::getTag(uint8_t* tag, size_t len) noexcept {
 }
 
 bool ProviderCipher::setTag(const uint8_t* tag, size_t len) noexcept {
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_octet_string(
-                             OSSL_CIPHER_PARAM_AEAD_TAG, const_cast<uint8_t*>(tag), len),
-                         OSSL_PARAM_construct_end()};
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, const_cast<uint8_t*>(tag), len),
+      OSSL_PARAM_construct_end()};
   return set_params_(ctx_, params) == 1;
 }
 

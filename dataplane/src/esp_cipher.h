@@ -31,8 +31,8 @@ class ProviderCipher {
   ProviderCipher& operator=(const ProviderCipher&) = delete;
 
   // Fetches the cipher by name (e.g. "AES-128-GCM"), creates a context and keys it for one
-  // direction. padding=false turns block padding off. Errors never contain key material.
-  Status init(const char* name, std::span<const uint8_t> key, bool encrypt, bool padding);
+  // direction, block padding off (ESP pads itself). Errors never contain key material.
+  Status init(const char* name, std::span<const uint8_t> key, bool encrypt);
   bool ready() const noexcept { return ctx_ != nullptr; }
 
   // ---- packet path: no allocation, no locking ----
@@ -40,10 +40,12 @@ class ProviderCipher {
   bool setIv(const uint8_t* iv, size_t len) noexcept {
     return init_(ctx_, nullptr, 0, iv, len, nullptr) == 1;
   }
-  // Processes len bytes; out == nullptr feeds AEAD additional data.
+  // Processes len bytes; out == nullptr feeds AEAD additional data. Fails unless all len bytes
+  // come out at once (a block cipher would hold back a partial block).
   bool update(uint8_t* out, const uint8_t* in, size_t len) noexcept {
     size_t outl = 0;
-    return len == 0 || update_(ctx_, out, &outl, len, in, len) == 1;
+    return len == 0 ||
+           (update_(ctx_, out, &outl, len, in, len) == 1 && (out == nullptr || outl == len));
   }
   // Completes an AEAD operation: computes the tag, or verifies the one set with setTag.
   bool finish() noexcept {

@@ -56,11 +56,11 @@ IntegrityInfo integrityInfo(EspIntegrity integrity) noexcept {
 // Keys one worker's context set.
 Status SaCrypto::initWorker(Worker& w, const char* cipher, std::span<const uint8_t> key,
                             const uint8_t* iv_key) const {
-  if (Status st = w.cipher.init(cipher, key, encrypt_, /*padding=*/gcm_); !st) {
+  if (Status st = w.cipher.init(cipher, key, encrypt_); !st) {
     return st;
   }
   if (iv_key != nullptr) {
-    return w.iv_gen.init("AES-128-ECB", {iv_key, 16}, true, /*padding=*/false);
+    return w.iv_gen.init("AES-128-ECB", {iv_key, 16}, /*encrypt=*/true);
   }
   return okStatus();
 }

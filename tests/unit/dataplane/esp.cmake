@@ -1,6 +1,7 @@
 # Unit tests of the ESP processing core (crossgate_esp).
 crossgate_add_unit_test(esp_test
   SOURCES
+    esp_cipher_test.cc
     esp_mtu_test.cc
     esp_packet_test.cc
     esp_replay_test.cc
