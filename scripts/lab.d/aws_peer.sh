@@ -13,7 +13,7 @@
 #   AWS's DPD timeout action (default clear);
 # - one SA pair per tunnel (a new IKE_SA from the customer replaces the old one);
 # - ESP through kernel-libipsec (this kernel has no XFRM): its TUN ipsec0 carries AWS's inside
-#   address .1/30.
+#   address .1/30 and keeps the MTU kernel-libipsec gives it, 1400 (see LAB_LIBIPSEC_MTU).
 # The appliance-to-appliance mode (LAB_PEER=crossgate, `up --peer crossgate`) keeps all of this
 # but carries ESP with crossgate-dataplane and the crossgate plugin instead (see dataplane.sh):
 # the dataplane's TUN ipsec0 (if_id 1) carries the inside .1/30.
@@ -35,6 +35,31 @@ LAB_AWS_IKE_ALL="aes128-aes256-sha1-sha256-sha384-sha512-$LAB_AWS_IKE_DH"
 LAB_AWS_IKE_ALL+=", aes128gcm16-aes256gcm16-prfsha1-prfsha256-prfsha384-prfsha512-$LAB_AWS_IKE_DH"
 LAB_AWS_ESP_ALL="aes128-aes256-sha1-sha256-sha384-sha512-$LAB_AWS_ESP_DH"
 LAB_AWS_ESP_ALL+=", aes128gcm16-aes256gcm16-$LAB_AWS_ESP_DH"
+
+# The tunnel MTU of a kernel-libipsec AWS endpoint. strongSwan 5.9.8 creates ipsec0 with MTU
+# 1400 (TUN_DEFAULT_MTU in kernel_libipsec_plugin.c; no setting changes it), and tun_device.c
+# reads every packet with a buffer of the size set_mtu() cached then (read_packet():
+# chunk_alloca(get_mtu())), not the interface's current MTU. Raised with `ip link` to AWS's 1436,
+# the kernel hands libipsec packets of up to 1436 bytes, read() keeps the first 1400, and
+# ip_packet_create() only trims to the IP total length, never checks that the data holds it:
+# libipsec encrypts a truncated packet whose header still says 1401-1436, and the peer drops it
+# (crossgate-dataplane counts it as malformed). So ipsec0 stays at 1400: the endpoint's kernel
+# fragments a larger packet before encryption (as AWS's configuration files ask of a gateway) or
+# answers a DF one with ICMP "fragmentation needed" (MTU 1400). Inbound, libipsec writes decrypted packets of any
+# size (up to the appliance's 1436) to the TUN: the MTU limits only what it reads.
+#
+# TCP retransmissions against this stand-in (e.g. ~10,000-25,000 in 5 s of `iperf3 -R` from the
+# AWS VPC client) are its own, not the appliance's: kernel-libipsec moves every packet through
+# one thread per step (charon's receiver: one recvmsg() per ESP datagram; libipsec's processor:
+# one decryption and one TUN write per packet; its router: one read() per packet from ipsec0),
+# a few hundred Mbit/s here. TCP's congestion control raises its rate until packets are lost,
+# and they are lost in front of those threads: Azure -> AWS in charon's UDP 4500 socket (the
+# kernel's default 208 KiB receive buffer; socket-default has no setting for it, and
+# net.core.rmem_default cannot be changed per namespace): UdpRcvbufErrors in aws-tN equals the
+# sender's TcpRetransSegs; AWS -> Azure in ipsec0's 500-packet queue (its TX dropped counter
+# equals the VPC client's retransmissions). Against `--peer crossgate` the same transfers
+# retransmit next to nothing.
+LAB_LIBIPSEC_MTU=1400
 
 # The plugins stock charon needs here (kernel-libipsec before kernel-netlink so that it
 # provides kernel-ipsec; kernel-netlink still provides kernel-net).
@@ -234,9 +259,18 @@ lab_aws_start() {
     lab_wait_for 5 "ipsec0 in $ns" ip -n "$ns" link show ipsec0 ||
       lab_die "kernel-libipsec created no ipsec0 in $ns"
     ip -n "$ns" addr replace "$inside" dev ipsec0
-    ip -n "$ns" link set ipsec0 mtu 1436 up
+    lab_aws_check_mtu "$ns"
+    ip -n "$ns" link set ipsec0 up
   fi
   lab_vpc_attach "$n"
+}
+
+# lab_aws_check_mtu NS: ipsec0 must have the MTU libipsec reads (see LAB_LIBIPSEC_MTU).
+lab_aws_check_mtu() {
+  local mtu
+  mtu=$(ip -n "$1" -o link show ipsec0 | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')
+  [[ $mtu == "$LAB_LIBIPSEC_MTU" ]] ||
+    lab_die "ipsec0 in $1 has MTU $mtu; kernel-libipsec reads $LAB_LIBIPSEC_MTU-byte packets"
 }
 
 lab_aws_stop() { lab_stop_pid "aws-t$1" "${2:-TERM}"; }
